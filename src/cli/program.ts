@@ -1,0 +1,30 @@
+import { createRequire } from 'node:module';
+import { Command } from 'commander';
+import type { CommandContext } from './context.js';
+import { registerPending } from './pending.js';
+import { registerServe } from './serve.js';
+
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+export function buildProgram(ctx: CommandContext): Command {
+  const program = new Command('engage')
+    .version(version)
+    .description('Run, probe and stress mesh WebRTC meeting rooms.')
+    .showHelpAfterError('(run with --help for usage)')
+    // Set before the commands are added so they inherit it: only main() may exit the process.
+    .exitOverride();
+  registerServe(program, ctx);
+  registerPending(
+    program,
+    'join',
+    'join a room as a headless WebRTC peer',
+    'engage join --room R [--url ws://127.0.0.1:8080] [--name N] [--duration 30s] [--record DIR]',
+  );
+  registerPending(
+    program,
+    'loadtest',
+    'run many bots against a server and report',
+    'engage loadtest [-n 20] [--rooms 1] [--url ws://...] [--duration 30s] [--threshold EXPR]',
+  );
+  return program;
+}

@@ -1,0 +1,79 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { ERROR_CODES, type ErrorCode, KNOWN_ACTIONS } from './protocol.js';
+
+const KNOWN = new Set<string>(KNOWN_ACTIONS);
+
+/**
+ * Client-chosen actions become label values; folding unknown ones into `other` keeps a hostile client from
+ * growing the metrics without bound.
+ */
+export function actionLabel(action: string | undefined): string {
+  return action !== undefined && KNOWN.has(action) ? action : 'other';
+}
+
+/** The server's Prometheus metrics, in a registry of their own so several servers can live in one process. */
+export class SignalingMetrics {
+  readonly registry = new Registry();
+  readonly sockets = new Gauge({
+    name: 'engage_connected_sockets',
+    help: 'Open WebSocket connections',
+    registers: [this.registry],
+  });
+  readonly rooms = new Gauge({
+    name: 'engage_rooms',
+    help: 'Rooms with at least one member',
+    registers: [this.registry],
+  });
+  readonly messagesIn = new Counter({
+    name: 'engage_messages_in_total',
+    help: 'Frames received from clients, by action (unknown actions as "other", unparsable as "invalid")',
+    labelNames: ['action'],
+    registers: [this.registry],
+  });
+  readonly messagesOut = new Counter({
+    name: 'engage_messages_out_total',
+    help: 'Messages delivered to clients, one per recipient, by action',
+    labelNames: ['action'],
+    registers: [this.registry],
+  });
+  readonly errors = new Counter({
+    name: 'engage_errors_total',
+    help: 'Refusals sent to clients as error messages, by code',
+    labelNames: ['code'],
+    registers: [this.registry],
+  });
+  readonly upgradesRefused = new Counter({
+    name: 'engage_upgrades_refused_total',
+    help: 'WebSocket upgrades refused before a socket existed, by HTTP status',
+    labelNames: ['status'],
+    registers: [this.registry],
+  });
+  readonly relayLatency = new Histogram({
+    name: 'engage_relay_latency_seconds',
+    help: 'Time from receiving a client message to handing it to every recipient socket',
+    buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    // Pre-create the label sets so a scrape shows every series from the start, at zero.
+    for (const action of [...KNOWN_ACTIONS, 'other']) {
+      this.messagesIn.inc({ action }, 0);
+      this.messagesOut.inc({ action }, 0);
+    }
+    this.messagesIn.inc({ action: 'invalid' }, 0);
+    for (const code of ERROR_CODES) this.errors.inc({ code }, 0);
+  }
+
+  countError(code: ErrorCode): void {
+    this.errors.inc({ code });
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

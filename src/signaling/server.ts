@@ -127,18 +127,20 @@ export class SignalingServer {
   }
 
   private async listen(): Promise<void> {
-    this.http.listen(this.opts.port, this.opts.host);
-    await Promise.race([
-      once(this.http, 'listening'),
-      once(this.http, 'error').then(([err]) => {
-        const e = err as NodeJS.ErrnoException;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (e: NodeJS.ErrnoException) => {
         if (e.code === 'EADDRINUSE')
-          throw new UsageError(`port ${this.opts.port} on ${this.opts.host} is already in use`);
-        if (e.code === 'EADDRNOTAVAIL')
-          throw new UsageError(`cannot listen on ${this.opts.host}: no such local address`);
-        throw e;
-      }),
-    ]);
+          reject(new UsageError(`port ${this.opts.port} on ${this.opts.host} is already in use`));
+        else if (e.code === 'EADDRNOTAVAIL')
+          reject(new UsageError(`cannot listen on ${this.opts.host}: no such local address`));
+        else reject(e);
+      };
+      this.http.once('error', onError);
+      this.http.listen(this.opts.port, this.opts.host, () => {
+        this.http.off('error', onError);
+        resolve();
+      });
+    });
     this.heartbeat = setInterval(() => this.checkHeartbeats(), this.opts.heartbeatIntervalMs);
     this.heartbeat.unref();
     this.log.info({ url: this.url }, 'listening');

@@ -1,0 +1,271 @@
+import { EventEmitter } from 'node:events';
+import {
+  MediaStreamTrack,
+  type RTCDataChannel,
+  RTCPeerConnection,
+  type RTCPeerConnectionConfig,
+  type RTCRtpReceiver,
+  type RtpPacket,
+} from 'werift';
+import type { SessionDescriptionInit } from '../signaling/protocol.js';
+import { type Logger, silentLogger } from '../util/log.js';
+import { within } from '../util/wait.js';
+
+/** A source of ready-made RTP packets shared by many links (one clip reader per process). */
+export interface MediaFeed {
+  readonly kind: 'audio' | 'video';
+  subscribe(listener: (packet: RtpPacket) => void): () => void;
+  /** A receiver lost the picture (PLI/FIR): skip ahead to a keyframe. */
+  requestKeyframe(): void;
+}
+
+export type LinkRole = 'offerer' | 'answerer';
+export type LinkState = 'new' | 'connecting' | 'connected' | 'failed' | 'closed';
+
+export interface LinkEvents {
+  state: [state: LinkState];
+  /** The `channel` data channel opened. */
+  channelOpen: [];
+  chat: [text: string];
+  /** A remote track appeared; its packets flow on `track.onReceiveRtp`. */
+  track: [track: MediaStreamTrack, receiver: RTCRtpReceiver];
+  closed: [reason: string];
+}
+
+export interface LinkOptions {
+  localName: string;
+  remoteName: string;
+  remoteChannel: string;
+  role: LinkRole;
+  config: RTCPeerConnectionConfig;
+  feeds?: MediaFeed[];
+  /** A link that is not connected this long after it started fails. */
+  connectTimeoutMs?: number;
+  logger?: Logger;
+}
+
+/** Per-kind counters of what arrived on a link, counted as packets come (werift never decodes). */
+export interface InboundCounters {
+  packets: number;
+  bytes: number;
+  /** Video: frames completed (RTP marker bit). Audio: packets. */
+  frames: number;
+  firstPacketAt: number | undefined;
+}
+
+const DATA_CHANNEL_LABEL = 'channel';
+
+/**
+ * One remote member: a werift RTCPeerConnection with the `channel` data channel, our feeds sent on
+ * audio/video transceivers, and the remote tracks exposed for recording and counting.
+ */
+export class PeerLink extends EventEmitter<LinkEvents> {
+  readonly pc: RTCPeerConnection;
+  readonly startedAt = performance.now();
+  connectedAt: number | undefined;
+  stateValue: LinkState = 'new';
+  readonly inbound = {
+    audio: newCounters(),
+    video: newCounters(),
+  };
+  private channel: RTCDataChannel | undefined;
+  private readonly chatQueue: string[] = [];
+  private readonly unsubscribers: Array<() => void> = [];
+  private readonly log: Logger;
+  private closing: Promise<void> | undefined;
+  private connectTimer: NodeJS.Timeout | undefined;
+
+  constructor(readonly opts: LinkOptions) {
+    super();
+    this.log = (opts.logger ?? silentLogger).child({ component: 'link', remote: opts.remoteName });
+    this.pc = new RTCPeerConnection(opts.config);
+    this.pc.connectionStateChange.subscribe((s) => this.onConnectionState(s));
+    this.pc.onTrack.subscribe((track) => this.onRemoteTrack(track));
+    this.pc.onDataChannel.subscribe((dc) => {
+      if (dc.label === DATA_CHANNEL_LABEL) this.adoptChannel(dc);
+    });
+    this.connectTimer = setTimeout(() => {
+      if (this.stateValue !== 'connected')
+        this.fail(`not connected within ${opts.connectTimeoutMs ?? 20_000} ms`);
+    }, opts.connectTimeoutMs ?? 20_000);
+    this.connectTimer.unref();
+  }
+
+  get remoteName(): string {
+    return this.opts.remoteName;
+  }
+
+  get remoteChannel(): string {
+    return this.opts.remoteChannel;
+  }
+
+  get role(): LinkRole {
+    return this.opts.role;
+  }
+
+  get state(): LinkState {
+    return this.stateValue;
+  }
+
+  get closed(): boolean {
+    return this.closing !== undefined;
+  }
+
+  /** Offerer: creates the data channel and transceivers; resolves with the complete offer. */
+  async offer(): Promise<SessionDescriptionInit> {
+    this.adoptChannel(this.pc.createDataChannel(DATA_CHANNEL_LABEL, { ordered: true }));
+    for (const feed of this.opts.feeds ?? []) {
+      this.pc.addTransceiver(this.trackFor(feed), { direction: 'sendrecv' });
+    }
+    // The original browser client creates transceivers for what it sends; ask for both kinds anyway so a
+    // bot that sends nothing still receives.
+    for (const kind of ['audio', 'video'] as const) {
+      if (!(this.opts.feeds ?? []).some((f) => f.kind === kind))
+        this.pc.addTransceiver(kind, { direction: 'recvonly' });
+    }
+    await this.pc.setLocalDescription(await this.pc.createOffer());
+    return this.localDescription();
+  }
+
+  /** Answerer: takes the remote offer, attaches our feeds to its transceivers; resolves with the complete answer. */
+  async answer(offer: SessionDescriptionInit): Promise<SessionDescriptionInit> {
+    await this.pc.setRemoteDescription(offer as never);
+    for (const feed of this.opts.feeds ?? []) {
+      // addTrack after setRemoteDescription reuses the offer's transceiver of that kind.
+      this.pc.addTrack(this.trackFor(feed));
+    }
+    await this.pc.setLocalDescription(await this.pc.createAnswer());
+    return this.localDescription();
+  }
+
+  async accept(answer: SessionDescriptionInit): Promise<void> {
+    await this.pc.setRemoteDescription(answer as never);
+  }
+
+  get signalingState(): string {
+    return this.pc.signalingState;
+  }
+
+  /** Sends a chat line; lines sent before the channel opens wait for it, in order. */
+  sendChat(text: string): void {
+    if (this.closed) return;
+    if (this.channel?.readyState === 'open') this.channel.send(text);
+    else this.chatQueue.push(text);
+  }
+
+  get channelOpen(): boolean {
+    return this.channel?.readyState === 'open';
+  }
+
+  /** Closes the peer connection and stops the feeds. Idempotent. */
+  close(reason = 'closed'): Promise<void> {
+    this.closing ??= this.shutdown(reason);
+    return this.closing;
+  }
+
+  private async shutdown(reason: string): Promise<void> {
+    clearTimeout(this.connectTimer);
+    for (const un of this.unsubscribers.splice(0)) un();
+    this.setState('closed');
+    try {
+      await within(this.pc.close(), 2000, `peer connection to ${this.remoteName} to close`);
+    } catch (err) {
+      this.log.debug({ err }, 'close');
+    }
+    this.emit('closed', reason);
+  }
+
+  private fail(why: string): void {
+    if (this.closed) return;
+    this.log.warn({ why }, 'link failed');
+    this.setState('failed');
+    void this.close(`failed: ${why}`);
+  }
+
+  private async localDescription(): Promise<SessionDescriptionInit> {
+    // No trickle: the description is sent once gathering is complete, every candidate inside.
+    if (this.pc.iceGatheringState !== 'complete') {
+      await within(
+        new Promise<void>((resolve) => {
+          const sub = this.pc.iceGatheringStateChange.subscribe((s) => {
+            if (s === 'complete') {
+              sub.unSubscribe();
+              resolve();
+            }
+          });
+        }),
+        10_000,
+        'ICE gathering to complete',
+      );
+    }
+    const desc = this.pc.localDescription!;
+    const sdp: SessionDescriptionInit = { type: desc.type as 'offer' | 'answer', sdp: desc.sdp };
+    this.setState('connecting');
+    return sdp;
+  }
+
+  private trackFor(feed: MediaFeed): MediaStreamTrack {
+    const track = new MediaStreamTrack({ kind: feed.kind });
+    this.unsubscribers.push(feed.subscribe((packet) => track.writeRtp(packet)));
+    return track;
+  }
+
+  private onConnectionState(s: string): void {
+    if (this.closed) return;
+    if (s === 'connected' && this.stateValue !== 'connected') {
+      this.connectedAt = performance.now();
+      clearTimeout(this.connectTimer);
+      this.setState('connected');
+      this.watchKeyframeRequests();
+    } else if (s === 'failed') {
+      this.fail('ICE/DTLS failed');
+    } else if (s === 'closed') {
+      void this.close('remote closed');
+    }
+  }
+
+  /** A receiver's PLI or FIR makes our feed jump to its next keyframe. */
+  private watchKeyframeRequests(): void {
+    for (const t of this.pc.getTransceivers()) {
+      const feed = (this.opts.feeds ?? []).find((f) => f.kind === t.kind);
+      if (!feed || feed.kind !== 'video') continue;
+      const sub = t.sender.onPictureLossIndication.subscribe(() => feed.requestKeyframe());
+      this.unsubscribers.push(() => sub.unSubscribe());
+    }
+  }
+
+  private onRemoteTrack(track: MediaStreamTrack): void {
+    const counters = track.kind === 'video' ? this.inbound.video : this.inbound.audio;
+    const sub = track.onReceiveRtp.subscribe((packet) => {
+      counters.packets++;
+      counters.bytes += packet.payload.length;
+      counters.firstPacketAt ??= performance.now();
+      if (track.kind !== 'video' || packet.header.marker) counters.frames++;
+    });
+    this.unsubscribers.push(() => sub.unSubscribe());
+    const receiver = this.pc.getTransceivers().find((t) => t.receiver.tracks.includes(track))?.receiver;
+    if (receiver) this.emit('track', track, receiver);
+  }
+
+  private adoptChannel(dc: RTCDataChannel): void {
+    this.channel = dc;
+    dc.stateChanged.subscribe((s) => {
+      if (s !== 'open') return;
+      for (const text of this.chatQueue.splice(0)) dc.send(text);
+      this.emit('channelOpen');
+    });
+    dc.onMessage.subscribe((data) =>
+      this.emit('chat', typeof data === 'string' ? data : data.toString('utf8')),
+    );
+  }
+
+  private setState(s: LinkState): void {
+    if (this.stateValue === s) return;
+    this.stateValue = s;
+    this.emit('state', s);
+  }
+}
+
+function newCounters(): InboundCounters {
+  return { packets: 0, bytes: 0, frames: 0, firstPacketAt: undefined };
+}

@@ -39,6 +39,8 @@ export interface BotEvents {
 export class Bot extends EventEmitter<BotEvents> {
   /** Live links by remote member name. */
   readonly links = new Map<string, PeerLink>();
+  /** Offers that crossed ours and were settled by the name tie-break (a server without join ordering). */
+  crossedOffers = 0;
   private readonly log: Logger;
   private closing: Promise<void> | undefined;
   private readonly config;
@@ -70,7 +72,7 @@ export class Bot extends EventEmitter<BotEvents> {
       logger: opts.logger,
     });
     const bot = new Bot(opts, signaling);
-    signaling.join();
+    signaling.start().join();
     return bot;
   }
 
@@ -144,6 +146,7 @@ export class Bot extends EventEmitter<BotEvents> {
       existing.remoteChannel === channel
     ) {
       // Crossed offers: the name that sorts first keeps its offer; the other side answers it.
+      this.crossedOffers++;
       if (this.name < peer) {
         this.log.debug({ remote: peer }, 'crossed offers: keeping ours');
         return;

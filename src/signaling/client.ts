@@ -60,6 +60,11 @@ export class SignalingClient extends EventEmitter<ClientEvents> {
   channel: string | undefined;
   /** Frames from the server that failed validation. */
   invalidFrames = 0;
+  /**
+   * Frames that arrived before `start()`: a server may send right behind the upgrade response, before
+   * whoever awaited `connect()` could subscribe.
+   */
+  private early: string[] | undefined = [];
 
   private constructor(
     private readonly ws: WebSocket,
@@ -69,8 +74,13 @@ export class SignalingClient extends EventEmitter<ClientEvents> {
   ) {
     super();
     this.log = logger.child({ component: 'signaling-client', room, peer: name });
-    ws.on('message', (data, isBinary) => this.onFrame(data.toString(), isBinary));
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return this.invalid('binary frame');
+      if (this.early) this.early.push(data.toString());
+      else this.onFrame(data.toString());
+    });
     ws.on('close', (code, reason) => {
+      this.start();
       this.setState('closed');
       this.emit('closed', code, reason.toString());
     });
@@ -148,8 +158,15 @@ export class SignalingClient extends EventEmitter<ClientEvents> {
     clearTimeout(t);
   }
 
-  private onFrame(text: string, isBinary: boolean): void {
-    if (isBinary) return this.invalid('binary frame');
+  /** Starts emitting events, first replaying frames that arrived since the socket opened. Idempotent. */
+  start(): this {
+    const early = this.early;
+    this.early = undefined;
+    for (const text of early ?? []) this.onFrame(text);
+    return this;
+  }
+
+  private onFrame(text: string): void {
     const parsed = parseServerFrame(text);
     if (!parsed.ok) return this.invalid(parsed.message);
     const msg = parsed.value;

@@ -53,8 +53,8 @@ describe('Bot against a relay that does not order joins', () => {
       ]);
       try {
         await fullMesh([x, y]);
-        // Both offered (the joins crossed), yet one link per side survives and it is the same pair.
-        expect(relay.counts.offers).toBe(2);
+        // The joins crossed: both sides started an offer, the tie-break settled it, one answer made the link.
+        expect(x.crossedOffers + y.crossedOffers).toBeGreaterThanOrEqual(1);
         expect(relay.counts.answers).toBe(1);
         expect(x.links.size).toBe(1);
         expect(y.links.size).toBe(1);

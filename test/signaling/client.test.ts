@@ -10,7 +10,7 @@ describe('SignalingClient', () => {
   const s = useServer();
   const open: SignalingClient[] = [];
   const connect = async (room: string, name: string) => {
-    const c = await SignalingClient.connect({ url: s.url, room, name });
+    const c = (await SignalingClient.connect({ url: s.url, room, name })).start();
     open.push(c);
     return c;
   };

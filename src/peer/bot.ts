@@ -5,6 +5,7 @@ import type { SessionDescriptionInit } from '../signaling/protocol.js';
 import { type Logger, silentLogger } from '../util/log.js';
 import { peerConfig } from './ice.js';
 import { type LinkRole, type MediaFeed, PeerLink } from './link.js';
+import { TrackRecorder } from './media/recorder.js';
 
 export interface BotOptions {
   url: string;
@@ -12,6 +13,8 @@ export interface BotOptions {
   name: string;
   feeds?: MediaFeed[];
   iceServers?: RTCIceServer[];
+  /** Record every remote track under this folder: `<dir>/<room>/<peer>/<start-time>-<kind>.webm`. */
+  recordDir?: string;
   connectTimeoutMs?: number;
   signal?: AbortSignal;
   logger?: Logger;
@@ -22,6 +25,8 @@ export interface BotEvents {
   link: [link: PeerLink];
   /** A chat line arrived on a data channel: untrusted text, never markup. */
   chat: [from: string, text: string];
+  /** A recording was finalised. */
+  recorded: [recorder: TrackRecorder];
   /** A member left or its link ended. */
   linkClosed: [link: PeerLink, reason: string];
   /** The signaling server refused something. */
@@ -41,6 +46,7 @@ export class Bot extends EventEmitter<BotEvents> {
   readonly links = new Map<string, PeerLink>();
   /** Offers that crossed ours and were settled by the name tie-break (a server without join ordering). */
   crossedOffers = 0;
+  private readonly recorders = new Set<TrackRecorder>();
   private readonly log: Logger;
   private closing: Promise<void> | undefined;
   private readonly config;
@@ -100,6 +106,8 @@ export class Bot extends EventEmitter<BotEvents> {
     await this.signaling.close(true);
     await Promise.all([...this.links.values()].map((l) => l.close('bot left')));
     this.links.clear();
+    // Links close their recorders; any still finishing are awaited so no received media is lost.
+    await Promise.all([...this.recorders].map((r) => r.close()));
     this.emit('closed');
   }
 
@@ -117,12 +125,42 @@ export class Bot extends EventEmitter<BotEvents> {
     });
     this.links.set(peer, link);
     link.on('chat', (text) => this.emit('chat', peer, text));
+    if (this.opts.recordDir !== undefined) this.recordLink(link, this.opts.recordDir);
     link.once('closed', (reason) => {
       if (this.links.get(peer) === link) this.links.delete(peer);
       this.emit('linkClosed', link, reason);
     });
     this.emit('link', link);
     return link;
+  }
+
+  private recordLink(link: PeerLink, dir: string): void {
+    const mine: TrackRecorder[] = [];
+    link.on('track', (track, receiver) => {
+      const recorder = new TrackRecorder({
+        dir,
+        room: this.opts.room,
+        peer: link.remoteName,
+        track,
+        receiver,
+        logger: this.opts.logger,
+      });
+      mine.push(recorder);
+      this.recorders.add(recorder);
+      if (link.state === 'connected') recorder.requestKeyframe();
+    });
+    link.on('state', (state) => {
+      // Keyframe requests sent before the connection is up are lost.
+      if (state === 'connected') for (const r of mine) r.requestKeyframe();
+    });
+    link.once('closed', () => {
+      for (const r of mine) {
+        r.close().then(() => {
+          this.recorders.delete(r);
+          if (r.path) this.emit('recorded', r);
+        });
+      }
+    });
   }
 
   private startLink(peer: string, channel: string, role: 'offerer'): void {

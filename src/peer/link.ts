@@ -1,10 +1,13 @@
 import { EventEmitter } from 'node:events';
 import {
   MediaStreamTrack,
+  PictureLossIndication,
   type RTCDataChannel,
   RTCPeerConnection,
   type RTCPeerConnectionConfig,
   type RTCRtpReceiver,
+  type RtcpPacket,
+  RtcpPayloadSpecificFeedback,
   type RtpPacket,
 } from 'werift';
 import type { SessionDescriptionInit } from '../signaling/protocol.js';
@@ -54,6 +57,8 @@ export interface InboundCounters {
 }
 
 const DATA_CHANNEL_LABEL = 'channel';
+/** RFC 5104 Full Intra Request: payload-specific feedback, FMT 4. */
+const FIR_FMT = 4;
 
 /**
  * One remote member: a werift RTCPeerConnection with the `channel` data channel, our feeds sent on
@@ -224,13 +229,27 @@ export class PeerLink extends EventEmitter<LinkEvents> {
     }
   }
 
-  /** A receiver's PLI or FIR makes our feed jump to its next keyframe. */
+  /**
+   * A receiver's PLI or FIR makes our feed jump to its next keyframe. werift 0.25.2 routes a PLI by its
+   * sender SSRC first, and on a sendrecv transceiver that SSRC belongs to our own receiver, so the PLI
+   * reaches `receiver.onRtcp` rather than `sender.onPictureLossIndication`; FIR it ignores altogether.
+   * Both paths are watched, matching the media SSRC of our sender.
+   */
   private watchKeyframeRequests(): void {
     for (const t of this.pc.getTransceivers()) {
       const feed = (this.opts.feeds ?? []).find((f) => f.kind === t.kind);
       if (!feed || feed.kind !== 'video') continue;
-      const sub = t.sender.onPictureLossIndication.subscribe(() => feed.requestKeyframe());
-      this.unsubscribers.push(() => sub.unSubscribe());
+      const onRtcp = (packet: RtcpPacket) => {
+        if (packet.type !== RtcpPayloadSpecificFeedback.type) return;
+        const fb = (packet as RtcpPayloadSpecificFeedback).feedback as { count: number; mediaSsrc?: number };
+        const isPli = fb.count === PictureLossIndication.count && fb.mediaSsrc === t.sender.ssrc;
+        const isFir = fb.count === FIR_FMT;
+        if (isPli || isFir) feed.requestKeyframe();
+      };
+      const subs = [t.receiver.onRtcp.subscribe(onRtcp), t.sender.onRtcp.subscribe(onRtcp)];
+      this.unsubscribers.push(() => {
+        for (const s of subs) s.unSubscribe();
+      });
     }
   }
 

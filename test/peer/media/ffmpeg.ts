@@ -1,0 +1,33 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+
+/** ffmpeg/ffprobe are optional for the tests: checks that need them are skipped where they are missing. */
+export const hasFfprobe = spawnSync('ffprobe', ['-version'], { stdio: 'ignore' }).status === 0;
+export const hasFfmpeg = spawnSync('ffmpeg', ['-version'], { stdio: 'ignore' }).status === 0;
+
+/** Counts the packets of the first stream of `kind` in a file, as ffprobe sees them. */
+export function ffprobePacketCount(file: string, kind: 'v' | 'a'): number {
+  const out = execFileSync(
+    'ffprobe',
+    [
+      '-v',
+      'error',
+      '-select_streams',
+      `${kind}:0`,
+      '-count_packets',
+      '-show_entries',
+      'stream=nb_read_packets',
+      '-of',
+      'csv=p=0',
+      file,
+    ],
+    { encoding: 'utf8' },
+  );
+  return Number(out.trim());
+}
+
+/** Runs ffmpeg quietly; throws with its stderr on failure. */
+export function ffmpeg(args: string[]): void {
+  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+}

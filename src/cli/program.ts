@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
 import type { CommandContext } from './context.js';
+import { registerJoin } from './join.js';
 import { registerPending } from './pending.js';
 import { registerServe } from './serve.js';
 
@@ -14,12 +15,7 @@ export function buildProgram(ctx: CommandContext): Command {
     // Set before the commands are added so they inherit it: only main() may exit the process.
     .exitOverride();
   registerServe(program, ctx);
-  registerPending(
-    program,
-    'join',
-    'join a room as a headless WebRTC peer',
-    'engage join --room R [--url ws://127.0.0.1:8080] [--name N] [--duration 30s] [--record DIR]',
-  );
+  registerJoin(program, ctx);
   registerPending(
     program,
     'loadtest',

@@ -54,6 +54,7 @@ export interface InboundCounters {
   /** Video: frames completed (RTP marker bit). Audio: packets. */
   frames: number;
   firstPacketAt: number | undefined;
+  lastPacketAt: number | undefined;
 }
 
 const DATA_CHANNEL_LABEL = 'channel';
@@ -73,6 +74,8 @@ export class PeerLink extends EventEmitter<LinkEvents> {
     audio: newCounters(),
     video: newCounters(),
   };
+  /** What our feeds handed to this link once it was connected (before that, packets go nowhere). */
+  readonly outbound = { videoFrames: 0, audioPackets: 0 };
   private channel: RTCDataChannel | undefined;
   private readonly chatQueue: string[] = [];
   private readonly unsubscribers: Array<() => void> = [];
@@ -211,7 +214,14 @@ export class PeerLink extends EventEmitter<LinkEvents> {
 
   private trackFor(feed: MediaFeed): MediaStreamTrack {
     const track = new MediaStreamTrack({ kind: feed.kind });
-    this.unsubscribers.push(feed.subscribe((packet) => track.writeRtp(packet)));
+    this.unsubscribers.push(
+      feed.subscribe((packet) => {
+        track.writeRtp(packet);
+        if (this.stateValue !== 'connected') return;
+        if (feed.kind === 'audio') this.outbound.audioPackets++;
+        else if (packet.header.marker) this.outbound.videoFrames++;
+      }),
+    );
     return track;
   }
 
@@ -258,7 +268,8 @@ export class PeerLink extends EventEmitter<LinkEvents> {
     const sub = track.onReceiveRtp.subscribe((packet) => {
       counters.packets++;
       counters.bytes += packet.payload.length;
-      counters.firstPacketAt ??= performance.now();
+      counters.lastPacketAt = performance.now();
+      counters.firstPacketAt ??= counters.lastPacketAt;
       if (track.kind !== 'video' || packet.header.marker) counters.frames++;
     });
     this.unsubscribers.push(() => sub.unSubscribe());
@@ -286,5 +297,5 @@ export class PeerLink extends EventEmitter<LinkEvents> {
 }
 
 function newCounters(): InboundCounters {
-  return { packets: 0, bytes: 0, frames: 0, firstPacketAt: undefined };
+  return { packets: 0, bytes: 0, frames: 0, firstPacketAt: undefined, lastPacketAt: undefined };
 }

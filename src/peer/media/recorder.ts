@@ -89,7 +89,6 @@ export class TrackRecorder {
     // Before the first packet the track has no SSRC to name; onRtp asks again when one arrives.
     if (ssrc !== undefined) {
       this.pliSent = true;
-      console.log('PLI SENT', performance.now().toFixed(0));
       this.opts.receiver.sendRtcpPLI(ssrc).catch(() => {});
     }
     clearTimeout(this.keyframeTimer);
@@ -111,7 +110,6 @@ export class TrackRecorder {
         return;
       }
       clearTimeout(this.keyframeTimer);
-      console.log('KF GOT', performance.now().toFixed(0));
       this.starting = this.start(size);
     }
     this.held.push(packet.clone());

@@ -1,0 +1,95 @@
+import { fstatSync } from 'node:fs';
+import type { Command } from 'commander';
+import { runJoin } from '../peer/run.js';
+import { createRootLogger, LOG_LEVELS, type LogLevel } from '../util/log.js';
+import { parseDuration } from '../util/wait.js';
+import type { CommandContext } from './context.js';
+import { collect } from './options.js';
+
+interface JoinFlags {
+  room: string;
+  url: string;
+  name?: string;
+  duration?: string;
+  record?: string;
+  video: string;
+  audio: string;
+  chat?: string;
+  json: boolean;
+  iceServer?: string[];
+  logLevel: LogLevel;
+}
+
+/** Chat from stdin only when a person or a pipe is there; not from /dev/null or a closed descriptor. */
+function stdinIsChat(): boolean {
+  if (process.stdin.isTTY) return true;
+  try {
+    return fstatSync(0).isFIFO();
+  } catch {
+    return false;
+  }
+}
+
+export function registerJoin(program: Command, ctx: CommandContext): void {
+  program
+    .command('join')
+    .summary('join a room as a headless WebRTC peer')
+    .description(
+      'Join a mesh room as a headless WebRTC peer (werift): send test video and audio, record every remote track, chat on the data channel.\n\n' +
+        'Lines typed on stdin (a terminal or a pipe) are sent as chat; chat received prints to stdout as text. Every 5 s a line per link: state, bitrate, loss, jitter, RTT.\n\n' +
+        'Ctrl-C or --duration: leaves the room, finalises recordings and exits 0 (a second Ctrl-C forces exit 130).',
+    )
+    .requiredOption('--room <room>', 'room to join (A-Z a-z 0-9 _ -, up to 64)')
+    .option('--url <url>', 'signaling server', 'ws://127.0.0.1:8080')
+    .option('--name <name>', 'username in the room (default: bot-<random>)')
+    .option('--duration <time>', 'leave after this long, e.g. 30s, 2m (default: until Ctrl-C)')
+    .option('--record <dir>', 'record every remote track to DIR/<room>/<peer>/<start>-<kind>.webm')
+    .option(
+      '--video <source>',
+      'builtin, builtin-light (320x180 15 fps), none, or an IVF/WebM file (VP8)',
+      'builtin',
+    )
+    .option(
+      '--audio <source>',
+      'builtin, builtin-light (60 ms packets), none, or an Ogg/WebM file (Opus)',
+      'builtin',
+    )
+    .option('--chat <text>', 'send this chat message once the first data channel opens')
+    .option('--ice-server <url>', 'STUN/TURN server, e.g. turn:user:pass@host:3478 (repeatable)', collect)
+    .option('--json', 'print events and stats as JSON lines on stdout', false)
+    .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, 'warn')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  engage join --room demo --url ws://127.0.0.1:8080 --record recordings --duration 30s\n' +
+        '  engage join --room demo --video none --chat "hello" --json',
+    )
+    .action(async (flags: JoinFlags) => {
+      if (!LOG_LEVELS.includes(flags.logLevel))
+        ctx.usage(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+      let durationMs: number | undefined;
+      if (flags.duration !== undefined) {
+        try {
+          durationMs = parseDuration(flags.duration);
+        } catch (err) {
+          ctx.usage(`--duration: ${(err as Error).message}`);
+        }
+      }
+      await runJoin(
+        {
+          url: flags.url,
+          room: flags.room,
+          name: flags.name,
+          durationMs,
+          recordDir: flags.record,
+          video: flags.video,
+          audio: flags.audio,
+          chat: flags.chat,
+          chatInput: stdinIsChat() ? process.stdin : undefined,
+          json: flags.json,
+          iceServers: flags.iceServer,
+          logger: createRootLogger(flags.logLevel),
+        },
+        { out: ctx.stdout, signal: ctx.signal },
+      );
+    });
+}

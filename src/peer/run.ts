@@ -1,0 +1,172 @@
+import { randomBytes } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { EngageError, EXIT, UsageError } from '../util/errors.js';
+import { type Logger, silentLogger } from '../util/log.js';
+import { printable } from '../util/text.js';
+import { Bot } from './bot.js';
+import { parseIceServer } from './ice.js';
+import type { PeerLink } from './link.js';
+import { loadFeeds } from './media/feeds.js';
+import { formatSample, type LinkSample, LinkSampler } from './stats.js';
+
+export interface JoinOptions {
+  url: string;
+  room: string;
+  /** Default: `bot-<4 hex>`. */
+  name?: string;
+  /** Leave after this long; default: stay until interrupted. */
+  durationMs?: number;
+  recordDir?: string;
+  /** `builtin`, `builtin-light`, `none` or a file. */
+  video: string;
+  audio: string;
+  /** Sent once, when the first data channel opens. */
+  chat?: string;
+  /** Lines from here are sent as chat (stdin when it is a terminal or a pipe). */
+  chatInput?: Readable;
+  json: boolean;
+  iceServers?: string[];
+  statsIntervalMs?: number;
+  logger?: Logger;
+}
+
+export interface JoinIo {
+  /** One line of output (stdout). */
+  out(line: string): void;
+  /** Aborts on Ctrl-C / SIGTERM: the bot then leaves cleanly. */
+  signal: AbortSignal;
+}
+
+export interface JoinResult {
+  name: string;
+  links: LinkSample[];
+  recordings: string[];
+  chatReceived: number;
+}
+
+/** `engage join`: one bot in one room until the duration ends or the signal aborts. */
+export async function runJoin(opts: JoinOptions, io: JoinIo): Promise<JoinResult> {
+  const name = opts.name ?? `bot-${randomBytes(2).toString('hex')}`;
+  const iceServers = (opts.iceServers ?? []).map((s) => {
+    try {
+      return parseIceServer(s);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  });
+  const feeds = await loadFeeds(opts.video, opts.audio);
+  const emit = (event: string, fields: Record<string, unknown>, text: string) =>
+    io.out(opts.json ? JSON.stringify({ event, t: new Date().toISOString(), ...fields }) : text);
+
+  let bot: Bot;
+  try {
+    bot = await Bot.join({
+      url: opts.url,
+      room: opts.room,
+      name,
+      feeds,
+      iceServers,
+      recordDir: opts.recordDir,
+      signal: io.signal,
+      logger: opts.logger ?? silentLogger,
+    });
+  } catch (err) {
+    if (io.signal.aborted) throw new EngageError('interrupted before joining', EXIT.interrupted);
+    throw new EngageError((err as Error).message);
+  }
+  emit(
+    'joined',
+    { room: opts.room, name, url: opts.url },
+    `joined room ${opts.room} as ${name} (${opts.url})`,
+  );
+
+  const samplers = new Map<PeerLink, LinkSampler>();
+  const recordings: string[] = [];
+  let chatReceived = 0;
+  let chatSent = opts.chat === undefined;
+
+  bot.on('link', (link) => {
+    samplers.set(link, new LinkSampler(link));
+    link.on('state', (state) => {
+      const ms = Math.round(performance.now() - link.startedAt);
+      if (state === 'connected' || state === 'failed') {
+        emit(
+          'link',
+          { remote: link.remoteName, state, ms },
+          `link ${printable(link.remoteName)} ${state} after ${ms} ms`,
+        );
+      }
+    });
+    link.once('channelOpen', () => {
+      if (!chatSent && opts.chat !== undefined) {
+        chatSent = true;
+        bot.chat(opts.chat);
+      }
+    });
+  });
+  bot.on('linkClosed', (link, reason) => {
+    samplers.delete(link);
+    emit(
+      'left',
+      { remote: link.remoteName, reason },
+      `link ${printable(link.remoteName)} closed (${reason})`,
+    );
+  });
+  bot.on('chat', (from, text) => {
+    chatReceived++;
+    emit('chat', { from, text }, printable(text));
+  });
+  bot.on('recorded', (r) => {
+    recordings.push(r.path!);
+    emit('recorded', { path: r.path, kind: r.kind, packets: r.packets }, `recorded ${r.path}`);
+  });
+  bot.on('refused', (code, message) =>
+    emit('refused', { code, message }, `server refused: ${code}: ${message}`),
+  );
+
+  const lines = opts.chatInput ? createInterface({ input: opts.chatInput, terminal: false }) : undefined;
+  // Lines typed while the bot is alone wait for the first member rather than vanish.
+  const alone: string[] = [];
+  bot.on('link', () => {
+    if (alone.length > 0) queueMicrotask(() => alone.splice(0).forEach((line) => bot.chat(line)));
+  });
+  lines?.on('line', (line) => {
+    if (line.trim() === '') return;
+    if (bot.links.size === 0) alone.push(line);
+    else bot.chat(line);
+  });
+
+  const sampleAll = async () => Promise.all([...samplers.values()].map((s) => s.sample()));
+  const report = (samples: LinkSample[], final: boolean) => {
+    if (opts.json) return emit(final ? 'final' : 'stats', { links: samples }, '');
+    if (samples.length === 0) return io.out(`${final ? 'final: ' : ''}no links`);
+    for (const s of samples) io.out(`${final ? 'final: ' : 'stats: '}${printable(formatSample(s))}`);
+  };
+  const statsTimer = setInterval(() => {
+    sampleAll().then(
+      (s) => report(s, false),
+      () => {},
+    );
+  }, opts.statsIntervalMs ?? 5000);
+  statsTimer.unref();
+
+  // Run until the duration ends, the user interrupts, or the server goes away.
+  let durationTimer: NodeJS.Timeout | undefined;
+  const ended = await new Promise<string>((resolve) => {
+    if (opts.durationMs !== undefined) durationTimer = setTimeout(() => resolve('duration'), opts.durationMs);
+    io.signal.addEventListener('abort', () => resolve('interrupted'), { once: true });
+    bot.once('disconnected', (code, reason) => resolve(`server closed the connection (${code} ${reason})`));
+    if (io.signal.aborted) resolve('interrupted');
+  });
+  clearTimeout(durationTimer);
+  clearInterval(statsTimer);
+
+  const final = await sampleAll();
+  lines?.close();
+  await bot.close();
+  report(final, true);
+  emit('left-room', { reason: ended, recordings }, `left room ${opts.room} (${ended})`);
+  if (ended.startsWith('server closed')) throw new EngageError(ended);
+  return { name, links: final, recordings, chatReceived };
+}

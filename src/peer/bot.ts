@@ -202,7 +202,7 @@ export class Bot extends EventEmitter<BotEvents> {
 
   private onAnswer(peer: string, sdp: SessionDescriptionInit): void {
     const link = this.links.get(peer);
-    if (!link || link.role !== 'offerer' || link.signalingState !== 'have-local-offer') return;
+    if (link?.role !== 'offerer' || link.signalingState !== 'have-local-offer') return;
     link.accept(sdp).catch((err) => this.linkError(link, err));
   }
 

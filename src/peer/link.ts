@@ -248,7 +248,7 @@ export class PeerLink extends EventEmitter<LinkEvents> {
   private watchKeyframeRequests(): void {
     for (const t of this.pc.getTransceivers()) {
       const feed = (this.opts.feeds ?? []).find((f) => f.kind === t.kind);
-      if (!feed || feed.kind !== 'video') continue;
+      if (feed?.kind !== 'video') continue;
       const onRtcp = (packet: RtcpPacket) => {
         if (packet.type !== RtcpPayloadSpecificFeedback.type) return;
         const fb = (packet as RtcpPayloadSpecificFeedback).feedback as { count: number; mediaSsrc?: number };

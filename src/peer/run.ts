@@ -129,7 +129,10 @@ export async function runJoin(opts: JoinOptions, io: JoinIo): Promise<JoinResult
   // Lines typed while the bot is alone wait for the first member rather than vanish.
   const alone: string[] = [];
   bot.on('link', () => {
-    if (alone.length > 0) queueMicrotask(() => alone.splice(0).forEach((line) => bot.chat(line)));
+    if (alone.length === 0) return;
+    queueMicrotask(() => {
+      for (const line of alone.splice(0)) bot.chat(line);
+    });
   });
   lines?.on('line', (line) => {
     if (line.trim() === '') return;

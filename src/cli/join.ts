@@ -20,11 +20,15 @@ interface JoinFlags {
   logLevel: LogLevel;
 }
 
-/** Chat from stdin only when a person or a pipe is there; not from /dev/null or a closed descriptor. */
+/**
+ * Chat from stdin only when a person or a pipe is there (a shell pipe is a FIFO, a pipe from another
+ * Node process a socket); not from /dev/null, a file or a closed descriptor.
+ */
 function stdinIsChat(): boolean {
   if (process.stdin.isTTY) return true;
   try {
-    return fstatSync(0).isFIFO();
+    const st = fstatSync(0);
+    return st.isFIFO() || st.isSocket();
   } catch {
     return false;
   }

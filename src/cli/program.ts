@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { Command } from 'commander';
 import type { CommandContext } from './context.js';
 import { registerJoin } from './join.js';
-import { registerPending } from './pending.js';
+import { registerLoadtest } from './loadtest.js';
 import { registerServe } from './serve.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -16,11 +16,6 @@ export function buildProgram(ctx: CommandContext): Command {
     .exitOverride();
   registerServe(program, ctx);
   registerJoin(program, ctx);
-  registerPending(
-    program,
-    'loadtest',
-    'run many bots against a server and report',
-    'engage loadtest [-n 20] [--rooms 1] [--url ws://...] [--duration 30s] [--threshold EXPR]',
-  );
+  registerLoadtest(program, ctx);
   return program;
 }

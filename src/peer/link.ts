@@ -30,6 +30,10 @@ export interface LinkEvents {
   /** The `channel` data channel opened. */
   channelOpen: [];
   chat: [text: string];
+  /** The offer/answer exchange completed. */
+  negotiated: [];
+  /** The first complete video frame arrived. */
+  firstFrame: [];
   /** A remote track appeared; its packets flow on `track.onReceiveRtp`. */
   track: [track: MediaStreamTrack, receiver: RTCRtpReceiver];
   closed: [reason: string];
@@ -69,6 +73,9 @@ export class PeerLink extends EventEmitter<LinkEvents> {
   readonly pc: RTCPeerConnection;
   readonly startedAt = performance.now();
   connectedAt: number | undefined;
+  /** When the offer/answer exchange completed (answer sent, or answer applied). */
+  negotiatedAt: number | undefined;
+  firstFrameAt: number | undefined;
   stateValue: LinkState = 'new';
   readonly inbound = {
     audio: newCounters(),
@@ -143,11 +150,16 @@ export class PeerLink extends EventEmitter<LinkEvents> {
       this.pc.addTrack(this.trackFor(feed));
     }
     await this.pc.setLocalDescription(await this.pc.createAnswer());
-    return this.localDescription();
+    const sdp = await this.localDescription();
+    this.negotiatedAt = performance.now();
+    this.emit('negotiated');
+    return sdp;
   }
 
   async accept(answer: SessionDescriptionInit): Promise<void> {
     await this.pc.setRemoteDescription(answer as never);
+    this.negotiatedAt = performance.now();
+    this.emit('negotiated');
   }
 
   get signalingState(): string {
@@ -271,6 +283,10 @@ export class PeerLink extends EventEmitter<LinkEvents> {
       counters.lastPacketAt = performance.now();
       counters.firstPacketAt ??= counters.lastPacketAt;
       if (track.kind !== 'video' || packet.header.marker) counters.frames++;
+      if (track.kind === 'video' && counters.frames === 1 && this.firstFrameAt === undefined) {
+        this.firstFrameAt = counters.lastPacketAt;
+        this.emit('firstFrame');
+      }
     });
     this.unsubscribers.push(() => sub.unSubscribe());
     const receiver = this.pc.getTransceivers().find((t) => t.receiver.tracks.includes(track))?.receiver;

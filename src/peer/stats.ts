@@ -81,9 +81,10 @@ export class LinkSampler {
           break;
       }
     }
+    // The first interval starts when the link connected: time spent connecting carried no media.
     const prev = this.last ?? {
       ...now,
-      at: this.link.startedAt,
+      at: this.link.connectedAt ?? this.link.startedAt,
       bytesOut: 0,
       bytesIn: { audio: 0, video: 0 },
       framesIn: 0,

@@ -1,0 +1,149 @@
+import chalk, { Chalk } from 'chalk';
+import type { Command } from 'commander';
+import { writeHtmlReport } from '../loadtest/report/html.js';
+import { writeJsonReport } from '../loadtest/report/json.js';
+import { renderSummary, type TextStyle } from '../loadtest/report/text.js';
+import { type Progress, runLoadtest } from '../loadtest/runner.js';
+import { EngageError, EXIT } from '../util/errors.js';
+import { createRootLogger, LOG_LEVELS, type LogLevel } from '../util/log.js';
+import { parseDuration } from '../util/wait.js';
+import type { CommandContext } from './context.js';
+import { collect, intArg, positiveNumberArg } from './options.js';
+
+interface LoadtestFlags {
+  bots: number;
+  rooms: number;
+  url?: string;
+  duration: string;
+  ramp: number;
+  grace: string;
+  signalingOnly: boolean;
+  video: string;
+  audio: string;
+  threshold?: string[];
+  json?: string;
+  html?: string;
+  workers: string;
+  record?: string;
+  logLevel: LogLevel;
+}
+
+function progressLine(p: Progress): string {
+  const t = `${Math.floor(p.elapsedS / 60)}:${String(Math.floor(p.elapsedS % 60)).padStart(2, '0')}`;
+  return (
+    `${t} ${p.phase.padEnd(7)} bots ${p.botsJoined}/${p.botsTarget} · links ${p.linksConnected}/${p.linksExpected}` +
+    ` · errors ${p.errors}${p.botsFailed ? ` · bots failed ${p.botsFailed}` : ''}`
+  );
+}
+
+export function registerLoadtest(program: Command, ctx: CommandContext): void {
+  program
+    .command('loadtest')
+    .summary('run many bots against a server and report')
+    .description(
+      'Run many bots against a signaling server: n bots over --rooms rooms join at --ramp bots/s, stay --duration, then leave. Measures signaling, connection setup, media, chat and the generator itself; prints a summary, writes reports, and fails on thresholds.\n\n' +
+        'Without --url it starts engage serve in process on a free loopback port and reports its metrics too. Bots run in worker threads (one per core).\n\n' +
+        'Exit codes: 0 ok, 2 usage (bad flag, unknown metric in a threshold), 99 a threshold failed, 130 interrupted (the summary and reports are still written).',
+    )
+    .option('-n, --bots <n>', 'number of bots', intArg(1, 100_000), 20)
+    .option('--rooms <n>', 'rooms to spread the bots over (round robin)', intArg(1, 100_000), 1)
+    .option('--url <url>', 'signaling server to test (default: an embedded engage serve)')
+    .option('--duration <time>', 'how long bots stay after the last one joined', '30s')
+    .option('--ramp <n>', 'bots joining per second', positiveNumberArg, 5)
+    .option('--grace <time>', 'time bots get to leave before they are cancelled', '10s')
+    .option(
+      '--signaling-only',
+      'lightweight clients: the full protocol dance with synthetic SDP, no WebRTC',
+      false,
+    )
+    .option(
+      '--video <source>',
+      'builtin-light (320x180 15 fps), builtin (640x360 30 fps), none, or an IVF/WebM file',
+      'builtin-light',
+    )
+    .option(
+      '--audio <source>',
+      'builtin-light (60 ms packets), builtin (20 ms), none, or an Ogg/WebM file',
+      'builtin-light',
+    )
+    .option(
+      '--threshold <expr>',
+      "pass/fail criterion, e.g. 'ice_connect_ms:p(95)<500' (repeatable)",
+      collect,
+    )
+    .option('--json <file>', 'write the summary and a per-second time series as JSON (- for stdout)')
+    .option('--html <file>', 'write a self-contained HTML report with charts')
+    .option(
+      '--workers <n>',
+      'worker threads running bots: auto (one per core) or a number; 0 = main thread',
+      'auto',
+    )
+    .option('--record <dir>', 'record every remote track (costly; off by default)')
+    .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, 'warn')
+    .addHelpText(
+      'after',
+      '\nMetrics: ws_connect_ms join_ms mesh_ready_ms ice_connect_ms first_frame_ms video_bitrate_kbps audio_bitrate_kbps\n' +
+        '  video_fps loss_pct jitter_ms rtt_ms chat_rtt_ms (trends: avg min max med p(N) count); bots_started bots_joined\n' +
+        '  bots_failed links_expected links_connected links_failed signal_errors chat_sent chat_received (counters: count rate);\n' +
+        '  generator_cpu_pct generator_rss_mb generator_loop_lag_ms (gauges: avg min max value)\n' +
+        "\nExamples:\n  engage loadtest -n 20\n  engage loadtest -n 5000 --rooms 1000 --signaling-only --ramp 500 --duration 10s\n  engage loadtest -n 12 --rooms 3 --url ws://10.0.0.5:8080 --threshold 'mesh_ready_ms:p(95)<3000' --json report.json --html report.html",
+    )
+    .action(async (flags: LoadtestFlags) => {
+      if (!LOG_LEVELS.includes(flags.logLevel))
+        ctx.usage(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+      const duration = (flag: string, v: string) => {
+        try {
+          return parseDuration(v);
+        } catch (err) {
+          return ctx.usage(`${flag}: ${(err as Error).message}`);
+        }
+      };
+      const workers = flags.workers === 'auto' ? undefined : Number(flags.workers);
+      if (workers !== undefined && (!Number.isInteger(workers) || workers < 0)) {
+        ctx.usage('--workers must be auto or a whole number (0 runs bots on the main thread)');
+      }
+      const jsonToStdout = flags.json === '-';
+      const print = jsonToStdout ? (t: string) => process.stderr.write(`${t}\n`) : ctx.stdout;
+      const tty = process.stderr.isTTY === true;
+      let lastPlain = 0;
+      const onProgress = (p: Progress) => {
+        if (tty) process.stderr.write(`\r\x1b[2K${progressLine(p)}`);
+        else if (p.elapsedS - lastPlain >= 5) {
+          lastPlain = p.elapsedS;
+          process.stderr.write(`${progressLine(p)}\n`);
+        }
+      };
+      const { summary, failedThresholds } = await runLoadtest(
+        {
+          bots: flags.bots,
+          rooms: flags.rooms,
+          url: flags.url,
+          durationMs: duration('--duration', flags.duration),
+          rampPerS: flags.ramp,
+          graceMs: duration('--grace', flags.grace),
+          signalingOnly: flags.signalingOnly,
+          video: flags.video,
+          audio: flags.audio,
+          thresholds: flags.threshold ?? [],
+          workers,
+          recordDir: flags.record,
+          logger: createRootLogger(flags.logLevel),
+        },
+        { signal: ctx.signal, progress: onProgress },
+      );
+      if (tty) process.stderr.write('\r\x1b[2K');
+      const useColor = jsonToStdout ? process.stderr.isTTY : process.stdout.isTTY;
+      const c = new Chalk({ level: useColor ? chalk.level || 1 : 0 });
+      const style: TextStyle = { ok: c.green, bad: c.red, warn: c.yellow, dim: c.dim, bold: c.bold };
+      print(renderSummary(summary, style));
+      if (flags.json !== undefined)
+        await writeJsonReport(summary, flags.json, (text) => process.stdout.write(text));
+      if (flags.html !== undefined) await writeHtmlReport(summary, flags.html);
+      if (flags.json !== undefined && !jsonToStdout) print(`JSON report: ${flags.json}`);
+      if (flags.html !== undefined) print(`HTML report: ${flags.html}`);
+      if (summary.run.interrupted)
+        throw new EngageError('interrupted; summary and reports written', EXIT.interrupted);
+      if (failedThresholds > 0)
+        throw new EngageError(`${failedThresholds} threshold(s) crossed`, EXIT.thresholds);
+    });
+}

@@ -1,0 +1,283 @@
+import type { HostEvent } from './messages.js';
+import {
+  COUNTER_METRICS,
+  type CounterName,
+  GAUGE_METRICS,
+  type GaugeName,
+  TREND_METRICS,
+  Trend,
+  type TrendName,
+} from './metrics.js';
+import type { BotResult, GaugeStats, RoomResult, TimePoint } from './summary.js';
+import type { MetricValues } from './thresholds.js';
+
+interface BotState {
+  room: string;
+  state: BotResult['state'];
+  error?: string;
+  meshReadyMs?: number;
+  connected: Set<string>;
+  lossSum: number;
+  lossCount: number;
+}
+
+interface RoomState {
+  bots: Set<string>;
+  expectedBots: number;
+  lossSum: number;
+  lossCount: number;
+  minFps: number;
+}
+
+type LinkSample = Extract<HostEvent, { type: 'link-sample' }>;
+
+class Gauge {
+  private sum = 0;
+  private n = 0;
+  min = Number.POSITIVE_INFINITY;
+  max = 0;
+  last = 0;
+  add(v: number): void {
+    this.sum += v;
+    this.n++;
+    this.min = Math.min(this.min, v);
+    this.max = Math.max(this.max, v);
+    this.last = v;
+  }
+  stats(): GaugeStats {
+    return this.n === 0
+      ? { avg: 0, min: 0, max: 0, last: 0 }
+      : { avg: this.sum / this.n, min: this.min, max: this.max, last: this.last };
+  }
+}
+
+const pairKey = (room: string, a: string, b: string) => (a < b ? `${room}|${a}|${b}` : `${room}|${b}|${a}`);
+
+/**
+ * The main thread's view of a run: folds the samples workers post into trends, counters and per-room /
+ * per-bot state, and takes one time-series point per second.
+ */
+export class RunAggregate implements MetricValues {
+  readonly trends = new Map<TrendName, Trend>(
+    Object.keys(TREND_METRICS).map((k) => [k as TrendName, new Trend()]),
+  );
+  readonly counters = Object.fromEntries(Object.keys(COUNTER_METRICS).map((k) => [k, 0])) as Record<
+    CounterName,
+    number
+  >;
+  readonly gauges = new Map<GaugeName, Gauge>(
+    Object.keys(GAUGE_METRICS).map((k) => [k as GaugeName, new Gauge()]),
+  );
+  readonly signalErrors: Record<string, number> = {};
+  readonly bots = new Map<string, BotState>();
+  readonly rooms = new Map<string, RoomState>();
+  readonly timeSeries: TimePoint[] = [];
+  private readonly connectedPairs = new Set<string>();
+  private readonly failedPairs = new Set<string>();
+  private readonly livePairs = new Set<string>();
+  private readonly latest = new Map<string, LinkSample>();
+  /** Latest event-loop lag per host, folded into the generator gauge each second. */
+  private readonly hostLag = new Map<unknown, number>();
+  durationS = 0;
+
+  /** Declares the plan's rooms so expected links and never-started bots are known. */
+  plan(rooms: Map<string, string[]>): void {
+    for (const [room, names] of rooms) {
+      this.rooms.set(room, {
+        bots: new Set(),
+        expectedBots: names.length,
+        lossSum: 0,
+        lossCount: 0,
+        minFps: Number.POSITIVE_INFINITY,
+      });
+      for (const bot of names)
+        this.bots.set(bot, { room, state: 'never-started', connected: new Set(), lossSum: 0, lossCount: 0 });
+      this.counters.links_expected += (names.length * (names.length - 1)) / 2;
+    }
+  }
+
+  /** Folds one event from a host (`source` tells hosts apart for their health reports). */
+  add(event: HostEvent, source: unknown): void {
+    switch (event.type) {
+      case 'trend':
+        this.trends.get(event.metric)?.add(event.value);
+        if (event.metric === 'mesh_ready_ms') {
+          const bot = this.bots.get(event.bot);
+          if (bot) bot.meshReadyMs = event.value;
+        }
+        return;
+      case 'count':
+        this.counters[event.metric] += event.n;
+        if (event.code !== undefined)
+          this.signalErrors[event.code] = (this.signalErrors[event.code] ?? 0) + event.n;
+        return;
+      case 'bot': {
+        const bot = this.bots.get(event.bot);
+        if (!bot) return;
+        // A failure is final; a bot that failed and then left stays failed.
+        if (bot.state !== 'failed') bot.state = event.state;
+        if (event.error !== undefined) bot.error = event.error;
+        if (event.state === 'joined') this.rooms.get(event.room)?.bots.add(event.bot);
+        return;
+      }
+      case 'link': {
+        const key = pairKey(event.room, event.bot, event.remote);
+        const bot = this.bots.get(event.bot);
+        if (event.state === 'connected') bot?.connected.add(event.remote);
+        if (!event.pairOwner) return;
+        if (event.state === 'connected') {
+          if (!this.connectedPairs.has(key)) this.counters.links_connected++;
+          this.connectedPairs.add(key);
+          this.livePairs.add(key);
+        } else {
+          this.livePairs.delete(key);
+          if (event.state === 'failed') this.failedPairs.add(key);
+        }
+        return;
+      }
+      case 'link-sample': {
+        this.latest.set(`${event.bot}>${event.remote}`, event);
+        this.trends.get('video_bitrate_kbps')!.add(event.videoKbps);
+        this.trends.get('audio_bitrate_kbps')!.add(event.audioKbps);
+        this.trends.get('video_fps')!.add(event.videoFps);
+        this.trends.get('loss_pct')!.add(event.lossPct);
+        this.trends.get('jitter_ms')!.add(event.jitterMs);
+        if (event.rttMs !== undefined) this.trends.get('rtt_ms')!.add(event.rttMs);
+        const bot = this.bots.get(event.bot);
+        if (bot) {
+          bot.lossSum += event.lossPct;
+          bot.lossCount++;
+        }
+        const room = this.rooms.get(event.room);
+        if (room) {
+          room.lossSum += event.lossPct;
+          room.lossCount++;
+          room.minFps = Math.min(room.minFps, event.videoFps);
+        }
+        return;
+      }
+      case 'health':
+        this.hostLag.set(source, event.loopLagP99Ms);
+        return;
+      case 'stopped':
+        return;
+    }
+  }
+
+  /** Takes the time-series point for second `t`, with the generator's own readings. */
+  tick(t: number, generator: { cpuPct: number; rssMb: number; mainLoopLagMs: number }): void {
+    const loopLagMs = Math.max(generator.mainLoopLagMs, ...this.hostLag.values());
+    this.gauges.get('generator_cpu_pct')!.add(generator.cpuPct);
+    this.gauges.get('generator_rss_mb')!.add(generator.rssMb);
+    this.gauges.get('generator_loop_lag_ms')!.add(loopLagMs);
+    const live = [...this.latest.values()].filter((s) => {
+      const bot = this.bots.get(s.bot);
+      return bot?.state === 'joined' && bot.connected.has(s.remote);
+    });
+    const pct = (xs: number[], p: number) => {
+      if (xs.length === 0) return 0;
+      const sorted = [...xs].sort((a, b) => a - b);
+      return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+    };
+    const rtts = live.flatMap((s) => (s.rttMs === undefined ? [] : [s.rttMs]));
+    const round = (n: number) => Math.round(n * 10) / 10;
+    this.timeSeries.push({
+      t,
+      bots: [...this.bots.values()].filter((b) => b.state === 'joined').length,
+      links: this.livePairs.size,
+      videoKbps: round(live.reduce((n, s) => n + s.videoKbps, 0)),
+      audioKbps: round(live.reduce((n, s) => n + s.audioKbps, 0)),
+      lossPct: round(live.length === 0 ? 0 : live.reduce((n, s) => n + s.lossPct, 0) / live.length),
+      rttP50Ms: round(pct(rtts, 50)),
+      rttP95Ms: round(pct(rtts, 95)),
+      jitterP95Ms: round(
+        pct(
+          live.map((s) => s.jitterMs),
+          95,
+        ),
+      ),
+      errors: this.counters.signal_errors,
+      cpuPct: round(generator.cpuPct),
+      rssMb: round(generator.rssMb),
+      loopLagMs: round(loopLagMs),
+    });
+  }
+
+  /** Pairs that failed, plus pairs of bots that both joined yet never connected. Call at the end. */
+  finish(): void {
+    let neverConnected = 0;
+    for (const [name, room] of this.rooms) {
+      const joined = [...room.bots];
+      for (let i = 0; i < joined.length; i++) {
+        for (let j = i + 1; j < joined.length; j++) {
+          if (!this.connectedPairs.has(pairKey(name, joined[i]!, joined[j]!))) neverConnected++;
+        }
+      }
+    }
+    const failedAfterConnecting = [...this.failedPairs].filter((k) => this.connectedPairs.has(k)).length;
+    this.counters.links_failed = neverConnected + failedAfterConnecting;
+  }
+
+  // MetricValues, for thresholds.
+  trend(name: string) {
+    const t = this.trends.get(name as TrendName) ?? new Trend();
+    return Object.assign(t.stats(), { percentile: (p: number) => t.percentile(p) });
+  }
+  counter(name: string): number {
+    return this.counters[name as CounterName] ?? 0;
+  }
+  gauge(name: string) {
+    return (this.gauges.get(name as GaugeName) ?? new Gauge()).stats();
+  }
+
+  worstRooms(limit = 5): RoomResult[] {
+    const rows = [...this.rooms].map(([room, r]) => {
+      const joined = [...r.bots];
+      let connected = 0;
+      let failed = 0;
+      for (let i = 0; i < joined.length; i++) {
+        for (let j = i + 1; j < joined.length; j++) {
+          const key = pairKey(room, joined[i]!, joined[j]!);
+          if (this.connectedPairs.has(key)) connected++;
+          if (this.failedPairs.has(key) || !this.connectedPairs.has(key)) failed++;
+        }
+      }
+      return {
+        room,
+        bots: r.bots.size,
+        linksExpected: (r.expectedBots * (r.expectedBots - 1)) / 2,
+        linksConnected: connected,
+        linksFailed: failed,
+        lossPct: r.lossCount === 0 ? 0 : Math.round((r.lossSum / r.lossCount) * 10) / 10,
+        minVideoFps: Number.isFinite(r.minFps) ? r.minFps : 0,
+      };
+    });
+    const score = (r: RoomResult) => (r.linksExpected === 0 ? 1 : r.linksConnected / r.linksExpected);
+    return rows
+      .sort((a, b) => score(a) - score(b) || b.lossPct - a.lossPct || a.minVideoFps - b.minVideoFps)
+      .slice(0, limit);
+  }
+
+  worstBots(limit = 5): BotResult[] {
+    const rows: BotResult[] = [...this.bots].map(([bot, b]) => ({
+      bot,
+      room: b.room,
+      state: b.state,
+      ...(b.error === undefined ? {} : { error: b.error }),
+      ...(b.meshReadyMs === undefined ? {} : { meshReadyMs: Math.round(b.meshReadyMs) }),
+      linksConnected: b.connected.size,
+      linksExpected: (this.rooms.get(b.room)?.expectedBots ?? 1) - 1,
+      lossPct: b.lossCount === 0 ? 0 : Math.round((b.lossSum / b.lossCount) * 10) / 10,
+    }));
+    const rank = (r: BotResult) => (r.state === 'failed' ? 0 : r.state === 'never-started' ? 1 : 2);
+    return rows
+      .sort(
+        (a, b) =>
+          rank(a) - rank(b) ||
+          b.linksExpected - b.linksConnected - (a.linksExpected - a.linksConnected) ||
+          (b.meshReadyMs ?? Number.POSITIVE_INFINITY) - (a.meshReadyMs ?? Number.POSITIVE_INFINITY) ||
+          b.lossPct - a.lossPct,
+      )
+      .slice(0, limit);
+  }
+}

@@ -1,0 +1,69 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { MediaFeed } from '../peer/link.js';
+import { loadFeeds } from '../peer/media/feeds.js';
+import { MediaLoadBot } from './media-bot.js';
+import type { BotSpec, HostCommand, Post } from './messages.js';
+import { SignalingLoadBot } from './signaling-bot.js';
+
+interface LoadBot {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs bots in one thread (a worker, or the main thread with --workers 0) and posts their samples.
+ * Media feeds are loaded once per thread and shared by all its bots.
+ */
+export class BotHost {
+  private readonly bots: LoadBot[] = [];
+  private readonly starting: Promise<void>[] = [];
+  private feeds: Promise<MediaFeed[]> | undefined;
+  private readonly lag = monitorEventLoopDelay({ resolution: 10 });
+  private readonly healthTimer: NodeJS.Timeout;
+  private stopping: Promise<void> | undefined;
+
+  constructor(private readonly post: Post) {
+    this.lag.enable();
+    this.healthTimer = setInterval(() => {
+      this.post({ type: 'health', loopLagP99Ms: this.lag.percentile(99) / 1e6 });
+      this.lag.reset();
+    }, 1000);
+    this.healthTimer.unref();
+  }
+
+  handle(cmd: HostCommand): void {
+    switch (cmd.type) {
+      case 'start':
+        this.starting.push(this.start(cmd.spec));
+        return;
+      case 'stop':
+        void this.stop();
+        return;
+    }
+  }
+
+  private async start(spec: BotSpec): Promise<void> {
+    if (this.stopping) return;
+    let bot: LoadBot;
+    if (spec.mode === 'media') {
+      this.feeds ??= loadFeeds(spec.video, spec.audio);
+      bot = new MediaLoadBot(spec, await this.feeds, this.post);
+    } else {
+      bot = new SignalingLoadBot(spec, this.post);
+    }
+    this.bots.push(bot);
+    await bot.start();
+  }
+
+  /** Every bot leaves cleanly; then `stopped` is posted. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      await Promise.allSettled(this.starting);
+      await Promise.allSettled(this.bots.map((b) => b.stop()));
+      clearInterval(this.healthTimer);
+      this.lag.disable();
+      this.post({ type: 'stopped' });
+    })();
+    return this.stopping;
+  }
+}

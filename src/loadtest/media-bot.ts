@@ -1,0 +1,183 @@
+import { Bot } from '../peer/bot.js';
+import type { MediaFeed, PeerLink } from '../peer/link.js';
+import { LinkSampler } from '../peer/stats.js';
+import { parseProbeLine, pingLine, pongLine } from './chat-probe.js';
+import type { BotSpec, Post } from './messages.js';
+
+/** One full werift bot under load: joins, meshes, samples its links, chats with sequence numbers. */
+export class MediaLoadBot {
+  private bot: Bot | undefined;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly samplers = new Map<PeerLink, LinkSampler>();
+  private readonly pings = new Map<number, number>();
+  private seq = 0;
+  private joinedAt = 0;
+  private meshReady = false;
+  private negotiated = false;
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    private readonly spec: BotSpec,
+    private readonly feeds: MediaFeed[],
+    private readonly post: Post,
+  ) {}
+
+  async start(): Promise<void> {
+    const { spec, post } = this;
+    const tags = { bot: spec.name, room: spec.room };
+    post({ type: 'count', metric: 'bots_started', n: 1, ...tags });
+    const t0 = performance.now();
+    try {
+      this.bot = await Bot.join({
+        url: spec.url,
+        room: spec.room,
+        name: spec.name,
+        feeds: this.feeds,
+        recordDir: spec.recordDir,
+      });
+    } catch (err) {
+      post({ type: 'count', metric: 'bots_failed', n: 1, ...tags });
+      post({ type: 'bot', state: 'failed', error: (err as Error).message, ...tags });
+      return;
+    }
+    this.joinedAt = performance.now();
+    post({ type: 'trend', metric: 'ws_connect_ms', value: this.joinedAt - t0, ...tags });
+    post({ type: 'count', metric: 'bots_joined', n: 1, ...tags });
+    post({ type: 'bot', state: 'joined', ...tags });
+    // Stopped while joining: stop() found no bot to close, so leave now.
+    if (this.stopping) {
+      await this.bot.close();
+      post({ type: 'bot', state: 'left', ...tags });
+      return;
+    }
+
+    const bot = this.bot;
+    bot.on('link', (link) => this.watch(link));
+    bot.on('refused', (code) => post({ type: 'count', metric: 'signal_errors', n: 1, code, ...tags }));
+    bot.on('chat', (from, text) => this.onChat(from, text));
+    bot.on('disconnected', (code, reason) => {
+      post({ type: 'count', metric: 'bots_failed', n: 1, ...tags });
+      post({ type: 'bot', state: 'failed', error: `signaling closed: ${code} ${reason}`, ...tags });
+    });
+    this.every(spec.sampleIntervalMs, () => this.sample());
+    this.every(spec.chatIntervalMs, () => this.ping());
+  }
+
+  private every(ms: number, fn: () => void): void {
+    const t = setInterval(fn, ms);
+    t.unref();
+    this.timers.push(t);
+  }
+
+  private watch(link: PeerLink): void {
+    const tags = { bot: this.spec.name, room: this.spec.room };
+    const remote = link.remoteName;
+    this.samplers.set(link, new LinkSampler(link));
+    link.once('negotiated', () => {
+      if (this.negotiated) return;
+      this.negotiated = true;
+      this.post({ type: 'trend', metric: 'join_ms', value: link.negotiatedAt! - this.joinedAt, ...tags });
+    });
+    link.once('firstFrame', () => {
+      this.post({
+        type: 'trend',
+        metric: 'first_frame_ms',
+        value: link.firstFrameAt! - link.startedAt,
+        ...tags,
+      });
+    });
+    link.on('state', (state) => {
+      const pairOwner = link.role === 'offerer';
+      if (state === 'connected') {
+        this.post({
+          type: 'trend',
+          metric: 'ice_connect_ms',
+          value: link.connectedAt! - link.startedAt,
+          ...tags,
+        });
+        this.post({ type: 'link', state: 'connected', remote, pairOwner, ...tags });
+        this.checkMesh();
+      } else if (state === 'failed') {
+        this.post({ type: 'link', state: 'failed', remote, pairOwner, ...tags });
+      }
+    });
+    link.once('closed', () => {
+      this.samplers.delete(link);
+      if (link.connectedAt !== undefined)
+        this.post({ type: 'link', state: 'closed', remote, pairOwner: link.role === 'offerer', ...tags });
+    });
+  }
+
+  private checkMesh(): void {
+    if (this.meshReady || !this.bot) return;
+    const connected = [...this.bot.links.values()].filter((l) => l.state === 'connected').length;
+    if (connected < this.spec.expectedPeers) return;
+    this.meshReady = true;
+    const tags = { bot: this.spec.name, room: this.spec.room };
+    this.post({ type: 'trend', metric: 'mesh_ready_ms', value: performance.now() - this.joinedAt, ...tags });
+  }
+
+  private sample(): void {
+    const tags = { bot: this.spec.name, room: this.spec.room };
+    for (const sampler of this.samplers.values()) {
+      if (sampler.link.state !== 'connected') continue;
+      sampler.sample().then(
+        (s) => {
+          if (this.stopping) return;
+          this.post({
+            type: 'link-sample',
+            remote: s.remote,
+            videoKbps: s.videoInKbps,
+            audioKbps: s.audioInKbps,
+            videoFps: s.videoInFps,
+            lossPct: s.lossPct,
+            jitterMs: s.jitterMs,
+            rttMs: s.rttMs,
+            ...tags,
+          });
+        },
+        () => {},
+      );
+    }
+  }
+
+  private ping(): void {
+    if (!this.bot || this.stopping) return;
+    for (const link of this.bot.links.values()) {
+      if (!link.channelOpen) continue;
+      const seq = this.seq++;
+      this.pings.set(seq, performance.now());
+      link.sendChat(pingLine(this.spec.name, seq));
+      this.post({ type: 'count', metric: 'chat_sent', n: 1, bot: this.spec.name, room: this.spec.room });
+    }
+    // Pings unanswered after a minute are lost, not pending.
+    const stale = performance.now() - 60_000;
+    for (const [seq, at] of this.pings) if (at < stale) this.pings.delete(seq);
+  }
+
+  private onChat(from: string, text: string): void {
+    const line = parseProbeLine(text);
+    if (!line || !this.bot) return;
+    if (line.kind === 'ping') {
+      this.bot.links.get(from)?.sendChat(pongLine(this.spec.name, line.seq));
+      return;
+    }
+    const sentAt = this.pings.get(line.seq);
+    if (sentAt === undefined) return;
+    this.pings.delete(line.seq);
+    const tags = { bot: this.spec.name, room: this.spec.room };
+    this.post({ type: 'trend', metric: 'chat_rtt_ms', value: performance.now() - sentAt, ...tags });
+    this.post({ type: 'count', metric: 'chat_received', n: 1, ...tags });
+  }
+
+  /** Leaves cleanly: close to the room, links closed, recordings finalised. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      for (const t of this.timers) clearInterval(t);
+      if (!this.bot) return;
+      await this.bot.close();
+      this.post({ type: 'bot', state: 'left', bot: this.spec.name, room: this.spec.room });
+    })();
+    return this.stopping;
+  }
+}

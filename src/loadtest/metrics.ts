@@ -1,0 +1,114 @@
+/**
+ * The metric catalogue of `engage loadtest`: every name carries its unit (../shared/design.md rule 7).
+ * Thresholds are checked against this list before any bot starts.
+ */
+export const TREND_METRICS = {
+  ws_connect_ms: 'signaling socket connect time',
+  join_ms: 'socket open to first offer/answer exchanged',
+  mesh_ready_ms: 'bot join to all its links connected',
+  ice_connect_ms: 'link created to ICE+DTLS connected',
+  first_frame_ms: 'link created to first video frame received',
+  video_bitrate_kbps: 'received video bitrate per link, sampled every 2 s',
+  audio_bitrate_kbps: 'received audio bitrate per link, sampled every 2 s',
+  video_fps: 'received video frames per second per link, sampled every 2 s',
+  loss_pct: 'packets lost per link over each sampling interval',
+  jitter_ms: 'inbound jitter per link',
+  rtt_ms: 'round-trip time per link (RTCP)',
+  chat_rtt_ms: 'data-channel chat ping to pong',
+} as const;
+
+export const COUNTER_METRICS = {
+  bots_started: 'bots that began joining',
+  bots_joined: 'bots whose signaling socket opened and joined',
+  bots_failed: 'bots that could not join or failed',
+  links_expected: 'pairs in the plan: n(n-1)/2 per room',
+  links_connected: 'pairs that connected (each pair counted once)',
+  links_failed: 'pairs that failed or never connected',
+  signal_errors: 'error messages from the server (also by code: signal_errors{code})',
+  chat_sent: 'chat pings sent',
+  chat_received: 'chat pongs received',
+} as const;
+
+/** Generator health: the load generator's own state, so a saturated generator is not mistaken for a slow server. */
+export const GAUGE_METRICS = {
+  generator_cpu_pct: 'CPU of the whole generator process, % of one core',
+  generator_rss_mb: 'resident memory of the generator process',
+  generator_loop_lag_ms: 'event-loop delay p99 across main thread and workers',
+} as const;
+
+export type TrendName = keyof typeof TREND_METRICS;
+export type CounterName = keyof typeof COUNTER_METRICS;
+export type GaugeName = keyof typeof GAUGE_METRICS;
+export type MetricName = TrendName | CounterName | GaugeName;
+
+export function metricKind(name: string): 'trend' | 'counter' | 'gauge' | undefined {
+  if (Object.hasOwn(TREND_METRICS, name)) return 'trend';
+  if (Object.hasOwn(COUNTER_METRICS, name)) return 'counter';
+  if (Object.hasOwn(GAUGE_METRICS, name)) return 'gauge';
+  return undefined;
+}
+
+export const ALL_METRICS: string[] = [
+  ...Object.keys(TREND_METRICS),
+  ...Object.keys(COUNTER_METRICS),
+  ...Object.keys(GAUGE_METRICS),
+];
+
+/** Summary statistics of a trend (k6's names: avg, min, med, max, p(90), p(95)...). */
+export interface TrendStats {
+  count: number;
+  min: number;
+  avg: number;
+  p50: number;
+  p90: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+/**
+ * A distribution of samples. Values are kept exactly (a run has at most a few hundred thousand samples)
+ * so percentiles are exact rather than bucketed; `percentile` sorts lazily.
+ */
+export class Trend {
+  private values: number[] = [];
+  private sorted = true;
+  private sum = 0;
+
+  add(v: number): void {
+    if (!Number.isFinite(v)) return;
+    if (this.values.length > 0 && v < this.values[this.values.length - 1]!) this.sorted = false;
+    this.values.push(v);
+    this.sum += v;
+  }
+
+  get count(): number {
+    return this.values.length;
+  }
+
+  percentile(p: number): number {
+    if (this.values.length === 0) return 0;
+    if (!this.sorted) {
+      this.values.sort((a, b) => a - b);
+      this.sorted = true;
+    }
+    // Nearest-rank on [0,1]: p(0) is the min, p(100) the max.
+    const rank = Math.ceil((p / 100) * this.values.length) - 1;
+    return this.values[Math.min(this.values.length - 1, Math.max(0, rank))]!;
+  }
+
+  stats(): TrendStats {
+    const n = this.values.length;
+    if (n === 0) return { count: 0, min: 0, avg: 0, p50: 0, p90: 0, p95: 0, p99: 0, max: 0 };
+    return {
+      count: n,
+      min: this.percentile(0),
+      avg: this.sum / n,
+      p50: this.percentile(50),
+      p90: this.percentile(90),
+      p95: this.percentile(95),
+      p99: this.percentile(99),
+      max: this.percentile(100),
+    };
+  }
+}

@@ -1,0 +1,47 @@
+import { randomBytes } from 'node:crypto';
+import { UsageError } from '../util/errors.js';
+
+export interface PlanInput {
+  bots: number;
+  rooms: number;
+  rampPerS: number;
+}
+
+export interface PlannedBot {
+  name: string;
+  room: string;
+  /** Milliseconds after the run starts that this bot begins joining. */
+  startAtMs: number;
+}
+
+export interface Plan {
+  runId: string;
+  bots: PlannedBot[];
+  /** Bot names by room, in join order. */
+  rooms: Map<string, string[]>;
+  /** When the last bot begins joining. */
+  rampMs: number;
+}
+
+/**
+ * Spreads `bots` over `rooms` (names `load-<run>-<i>`), round robin so rooms fill evenly, joining at
+ * `rampPerS` bots per second overall.
+ */
+export function makePlan(input: PlanInput, runId = randomBytes(2).toString('hex')): Plan {
+  if (!Number.isInteger(input.bots) || input.bots < 1)
+    throw new UsageError('-n must be a whole number of bots, at least 1');
+  if (!Number.isInteger(input.rooms) || input.rooms < 1) throw new UsageError('--rooms must be at least 1');
+  if (input.rooms > input.bots)
+    throw new UsageError(`--rooms ${input.rooms} is more than the ${input.bots} bots to put in them`);
+  if (!(input.rampPerS > 0)) throw new UsageError('--ramp must be a positive number of bots per second');
+  const rooms = new Map<string, string[]>();
+  const bots: PlannedBot[] = [];
+  for (let i = 0; i < input.bots; i++) {
+    const room = `load-${runId}-${i % input.rooms}`;
+    const name = `bot-${i}`;
+    const startAtMs = Math.round((i * 1000) / input.rampPerS);
+    bots.push({ name, room, startAtMs });
+    rooms.set(room, [...(rooms.get(room) ?? []), name]);
+  }
+  return { runId, bots, rooms, rampMs: bots.at(-1)!.startAtMs };
+}

@@ -1,0 +1,153 @@
+import type { TrendName, TrendStats } from '../metrics.js';
+import type { RunSummary } from '../summary.js';
+
+/** How the CLI colours the summary; library code only marks what is good, bad or minor. */
+export interface TextStyle {
+  ok(s: string): string;
+  bad(s: string): string;
+  warn(s: string): string;
+  dim(s: string): string;
+  bold(s: string): string;
+}
+
+export const plainStyle: TextStyle = {
+  ok: (s) => s,
+  bad: (s) => s,
+  warn: (s) => s,
+  dim: (s) => s,
+  bold: (s) => s,
+};
+
+const num = (n: number) =>
+  Math.abs(n) >= 100 ? Math.round(n).toString() : (Math.round(n * 10) / 10).toString();
+const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
+const lpad = (s: string, n: number) => (s.length >= n ? s : ' '.repeat(n - s.length) + s);
+
+const COLUMNS = ['count', 'min', 'avg', 'p50', 'p90', 'p95', 'p99', 'max'] as const;
+
+function trendRow(name: string, s: TrendStats, style: TextStyle): string {
+  if (s.count === 0) return `  ${pad(name, 22)}${style.dim(lpad('-', 7))}`;
+  return `  ${pad(name, 22)}${COLUMNS.map((c) => lpad(c === 'count' ? String(s.count) : num(s[c]), c === 'count' ? 7 : 9)).join('')}`;
+}
+
+function header(title: string, style: TextStyle): string {
+  return `${style.bold(pad(title, 24))}${style.dim(COLUMNS.map((c) => lpad(c, c === 'count' ? 7 : 9)).join(''))}`;
+}
+
+/** The end-of-run summary for a terminal: thresholds first, then grouped tables, then the worst rooms and bots. */
+export function renderSummary(r: RunSummary, style: TextStyle = plainStyle): string {
+  const out: string[] = [];
+  const t = r.metrics.trends;
+  const c = r.metrics.counters;
+  const trend = (name: TrendName) => trendRow(name, t[name], style);
+  out.push(
+    style.bold(
+      `engage loadtest · run ${r.run.id} · ${r.plan.bots} bots in ${r.plan.rooms} room${r.plan.rooms === 1 ? '' : 's'} (${r.plan.mode}) · ${r.run.durationS} s`,
+    ),
+  );
+  out.push(`server  ${r.run.url}${r.run.embeddedServer ? ' (embedded)' : ''}`);
+  out.push(`sent    ${r.plan.media}${r.plan.recording ? ' · recording on' : ''}`);
+  out.push(
+    `plan    ramp ${r.plan.rampPerS} bots/s, hold ${r.plan.durationS} s, room sizes ${summarizeSizes(r.plan.roomSizes)}, ${r.plan.workers} worker(s)`,
+  );
+  if (r.run.interrupted) out.push(style.warn('INTERRUPTED: the run was stopped before its planned end'));
+
+  if (r.thresholds.length > 0) {
+    out.push('', style.bold('THRESHOLDS'));
+    for (const th of r.thresholds) {
+      const mark = th.ok ? style.ok('✓') : style.bad('✗');
+      out.push(`  ${mark} ${pad(th.threshold, 40)} ${th.ok ? num(th.actual) : style.bad(num(th.actual))}`);
+    }
+  }
+
+  out.push('', header('SIGNALING', style), trend('ws_connect_ms'), trend('join_ms'));
+  const errors = Object.entries(r.signalErrors);
+  out.push(
+    `  ${pad('signal_errors', 22)}${lpad(String(c.signal_errors), 7)}${errors.length ? `  ${errors.map(([k, v]) => `${k}: ${v}`).join(', ')}` : ''}`,
+  );
+
+  out.push('', header('CONNECTIVITY', style), trend('mesh_ready_ms'), trend('ice_connect_ms'));
+  const linksOk = c.links_connected === c.links_expected && c.links_failed === 0;
+  out.push(
+    `  ${pad('links', 22)}${(linksOk ? style.ok : style.bad)(`${c.links_connected}/${c.links_expected} connected`)}, ${c.links_failed} failed  ${style.dim('(n(n-1)/2 per room)')}`,
+  );
+  const botsOk = c.bots_joined === r.plan.bots && c.bots_failed === 0;
+  out.push(
+    `  ${pad('bots', 22)}${(botsOk ? style.ok : style.bad)(`${c.bots_joined}/${r.plan.bots} joined`)}, ${c.bots_failed} failed`,
+  );
+
+  if (r.plan.mode === 'media') {
+    out.push('', header('MEDIA', style));
+    for (const m of [
+      'first_frame_ms',
+      'video_bitrate_kbps',
+      'audio_bitrate_kbps',
+      'video_fps',
+      'loss_pct',
+      'jitter_ms',
+      'rtt_ms',
+    ] as const) {
+      out.push(trend(m));
+    }
+    out.push('', header('CHAT', style), trend('chat_rtt_ms'));
+    out.push(`  ${pad('chat', 22)}${c.chat_received}/${c.chat_sent} pings answered`);
+  }
+
+  out.push('', style.bold('SERVER'));
+  const s = r.server;
+  if (s.source === 'unavailable') out.push(`  ${style.dim(s.note ?? 'no metrics')}`);
+  else {
+    out.push(
+      `  messages in ${s.messagesIn ?? 0}, out ${s.messagesOut ?? 0}; relay latency p50 ≤ ${s.relayLatencyP50Ms ?? '-'} ms, p99 ≤ ${s.relayLatencyP99Ms ?? '-'} ms` +
+        (s.peakSockets === undefined ? '' : `; peak sockets ${s.peakSockets}`),
+    );
+    const se = Object.entries(s.errors ?? {});
+    out.push(`  errors ${se.length === 0 ? '0' : se.map(([k, v]) => `${k}: ${v}`).join(', ')}`);
+  }
+
+  const g = r.generator;
+  out.push('', style.bold('GENERATOR'));
+  out.push(
+    `  ${g.cores} cores, ${g.workers} worker(s); CPU avg ${num(g.cpuPct.avg)}% max ${num(g.cpuPct.max)}% (of ${g.cores * 100}%); ` +
+      `RSS max ${num(g.rssMb.max)} MB; event-loop lag p99 ${num(g.loopLagP99Ms)} ms`,
+  );
+  if (g.saturated) for (const w of g.warnings) out.push(`  ${style.warn(`⚠ ${w}`)}`);
+  else out.push(`  ${style.ok('not saturated')}`);
+
+  if (r.worstRooms.length > 0 && r.plan.rooms > 1) {
+    out.push(
+      '',
+      style.bold('WORST ROOMS'),
+      style.dim(
+        `  ${pad('room', 24)}${lpad('bots', 6)}${lpad('links', 10)}${lpad('loss %', 9)}${lpad('min fps', 9)}`,
+      ),
+    );
+    for (const room of r.worstRooms) {
+      out.push(
+        `  ${pad(room.room, 24)}${lpad(String(room.bots), 6)}${lpad(`${room.linksConnected}/${room.linksExpected}`, 10)}${lpad(num(room.lossPct), 9)}${lpad(num(room.minVideoFps), 9)}`,
+      );
+    }
+  }
+  if (r.worstBots.length > 0) {
+    out.push(
+      '',
+      style.bold('WORST BOTS'),
+      style.dim(
+        `  ${pad('bot', 12)}${pad('room', 20)}${pad('state', 14)}${lpad('mesh ms', 9)}${lpad('links', 8)}${lpad('loss %', 8)}`,
+      ),
+    );
+    for (const b of r.worstBots) {
+      const state = b.state === 'failed' ? style.bad(pad(b.state, 14)) : pad(b.state, 14);
+      out.push(
+        `  ${pad(b.bot, 12)}${pad(b.room, 20)}${state}${lpad(b.meshReadyMs === undefined ? '-' : String(b.meshReadyMs), 9)}${lpad(`${b.linksConnected}/${b.linksExpected}`, 8)}${lpad(num(b.lossPct), 8)}${b.error ? `  ${style.dim(b.error)}` : ''}`,
+      );
+    }
+  }
+  return out.join('\n');
+}
+
+function summarizeSizes(sizes: number[]): string {
+  const max = sizes[0] ?? 0;
+  const min = sizes.at(-1) ?? 0;
+  return max === min ? String(max) : `${min}-${max}`;
+}

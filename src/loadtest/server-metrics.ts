@@ -1,0 +1,88 @@
+import type { ServerSummary } from './summary.js';
+
+/** A Prometheus text exposition reduced to what the summary needs. */
+export interface PromSnapshot {
+  samples: Array<{ name: string; labels: Record<string, string>; value: number }>;
+}
+
+export function parsePrometheus(text: string): PromSnapshot {
+  const samples: PromSnapshot['samples'] = [];
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
+    samples.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return { samples };
+}
+
+function sum(
+  s: PromSnapshot,
+  name: string,
+  filter: (labels: Record<string, string>) => boolean = () => true,
+): number {
+  return s.samples.filter((x) => x.name === name && filter(x.labels)).reduce((n, x) => n + x.value, 0);
+}
+
+/** Quantile from cumulative histogram buckets: the upper bound of the bucket that holds it. */
+function bucketQuantile(buckets: Array<{ le: number; count: number }>, q: number): number | undefined {
+  const total = buckets.find((b) => b.le === Number.POSITIVE_INFINITY)?.count ?? 0;
+  if (total === 0) return undefined;
+  for (const b of buckets.sort((a, b) => a.le - b.le)) if (b.count >= q * total) return b.le;
+  return undefined;
+}
+
+/**
+ * The server's activity between two snapshots of its engage_ metrics (`before` absent: since it started).
+ */
+export function serverSummary(
+  source: 'embedded' | 'remote',
+  after: PromSnapshot,
+  before: PromSnapshot = { samples: [] },
+  peakSockets?: number,
+): ServerSummary {
+  const delta = (name: string, filter?: (l: Record<string, string>) => boolean) =>
+    sum(after, name, filter) - sum(before, name, filter);
+  const errors: Record<string, number> = {};
+  for (const x of after.samples.filter((x) => x.name === 'engage_errors_total')) {
+    const code = x.labels.code ?? 'unknown';
+    const n = x.value - sum(before, 'engage_errors_total', (l) => l.code === code);
+    if (n > 0) errors[code] = n;
+  }
+  const buckets = after.samples
+    .filter((x) => x.name === 'engage_relay_latency_seconds_bucket')
+    .map((x) => ({
+      le: x.labels.le === '+Inf' ? Number.POSITIVE_INFINITY : Number(x.labels.le),
+      count: x.value - sum(before, 'engage_relay_latency_seconds_bucket', (l) => l.le === x.labels.le),
+    }));
+  const ms = (s: number | undefined) => (s === undefined ? undefined : Math.round(s * 1000 * 1000) / 1000);
+  const p50 = ms(bucketQuantile(buckets, 0.5));
+  const p99 = ms(bucketQuantile(buckets, 0.99));
+  return {
+    source,
+    messagesIn: delta('engage_messages_in_total'),
+    messagesOut: delta('engage_messages_out_total'),
+    errors,
+    ...(peakSockets === undefined ? {} : { peakSockets }),
+    ...(p50 === undefined ? {} : { relayLatencyP50Ms: p50 }),
+    ...(p99 === undefined ? {} : { relayLatencyP99Ms: p99 }),
+  };
+}
+
+/** Reads a remote server's /metrics (same host and port as its WebSocket URL); undefined when it has none. */
+export async function fetchServerMetrics(wsUrl: string, timeoutMs = 3000): Promise<PromSnapshot | undefined> {
+  const u = new URL(wsUrl);
+  u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:';
+  u.pathname = '/metrics';
+  u.search = '';
+  try {
+    const res = await fetch(u, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!res.ok) return undefined;
+    const snapshot = parsePrometheus(await res.text());
+    return snapshot.samples.some((s) => s.name.startsWith('engage_')) ? snapshot : undefined;
+  } catch {
+    return undefined;
+  }
+}

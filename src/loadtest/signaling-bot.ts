@@ -1,0 +1,144 @@
+import { randomBytes } from 'node:crypto';
+import { SignalingClient } from '../signaling/client.js';
+import type { SessionDescriptionInit } from '../signaling/protocol.js';
+import type { BotSpec, Post } from './messages.js';
+
+/**
+ * A realistic description of audio, video and data with one host candidate (~2.5 KB, what a browser
+ * sends without trickle), made once: signaling-only clients stress the server, not themselves.
+ */
+function syntheticSdp(type: 'offer' | 'answer'): SessionDescriptionInit {
+  const ufrag = randomBytes(3).toString('hex');
+  const pwd = randomBytes(12).toString('hex');
+  const fp = Array.from(randomBytes(32), (b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':');
+  const media = (kind: string, mid: number, proto: string, fmt: string, extra: string[]) => [
+    `m=${kind} 9 ${proto} ${fmt}`,
+    'c=IN IP4 0.0.0.0',
+    `a=ice-ufrag:${ufrag}`,
+    `a=ice-pwd:${pwd}`,
+    `a=fingerprint:sha-256 ${fp}`,
+    `a=setup:${type === 'offer' ? 'actpass' : 'active'}`,
+    `a=mid:${mid}`,
+    'a=candidate:1 1 udp 2130706431 127.0.0.1 9 typ host',
+    'a=end-of-candidates',
+    ...extra,
+  ];
+  const lines = [
+    'v=0',
+    `o=- ${Date.now()} 2 IN IP4 127.0.0.1`,
+    's=-',
+    't=0 0',
+    'a=group:BUNDLE 0 1 2',
+    'a=msid-semantic: WMS engage',
+    ...media('audio', 0, 'UDP/TLS/RTP/SAVPF', '111', [
+      'a=sendrecv',
+      'a=rtcp-mux',
+      'a=rtpmap:111 opus/48000/2',
+      'a=fmtp:111 minptime=10;useinbandfec=1',
+      `a=ssrc:${randomBytes(4).readUInt32BE()} cname:engage`,
+    ]),
+    ...media('video', 1, 'UDP/TLS/RTP/SAVPF', '96', [
+      'a=sendrecv',
+      'a=rtcp-mux',
+      'a=rtpmap:96 VP8/90000',
+      'a=rtcp-fb:96 nack',
+      'a=rtcp-fb:96 nack pli',
+      'a=rtcp-fb:96 ccm fir',
+      `a=ssrc:${randomBytes(4).readUInt32BE()} cname:engage`,
+    ]),
+    ...media('application', 2, 'UDP/DTLS/SCTP', 'webrtc-datachannel', ['a=sctp-port:5000']),
+  ];
+  return { type, sdp: `${lines.join('\r\n')}\r\n` };
+}
+
+const OFFER = syntheticSdp('offer');
+const ANSWER = syntheticSdp('answer');
+
+/**
+ * A signaling-only client: the full protocol dance (new-join, offers to newcomers, answers to offers)
+ * with synthetic descriptions and no WebRTC, so thousands can stress a server from one machine. A
+ * "link" is a completed offer/answer exchange.
+ */
+export class SignalingLoadBot {
+  private client: SignalingClient | undefined;
+  private readonly offeredAt = new Map<string, number>();
+  private readonly negotiated = new Set<string>();
+  private joinedAt = 0;
+  private meshReady = false;
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    private readonly spec: BotSpec,
+    private readonly post: Post,
+  ) {}
+
+  async start(): Promise<void> {
+    const { spec, post } = this;
+    const tags = { bot: spec.name, room: spec.room };
+    post({ type: 'count', metric: 'bots_started', n: 1, ...tags });
+    const t0 = performance.now();
+    let client: SignalingClient;
+    try {
+      client = await SignalingClient.connect({ url: spec.url, room: spec.room, name: spec.name });
+    } catch (err) {
+      post({ type: 'count', metric: 'bots_failed', n: 1, ...tags });
+      post({ type: 'bot', state: 'failed', error: (err as Error).message, ...tags });
+      return;
+    }
+    this.client = client;
+    this.joinedAt = performance.now();
+    post({ type: 'trend', metric: 'ws_connect_ms', value: this.joinedAt - t0, ...tags });
+    client.on('join', (peer, channel) => {
+      this.offeredAt.set(peer, performance.now());
+      client.offer(channel, OFFER);
+    });
+    client.on('offer', (peer, channel) => {
+      client.answer(channel, ANSWER);
+      this.linked(peer, false);
+    });
+    client.on('answer', (peer) => {
+      if (this.offeredAt.has(peer)) this.linked(peer, true);
+    });
+    client.on('leave', (peer) => {
+      if (this.negotiated.delete(peer))
+        post({ type: 'link', state: 'closed', remote: peer, pairOwner: this.offeredAt.has(peer), ...tags });
+    });
+    client.on('refused', (code) => post({ type: 'count', metric: 'signal_errors', n: 1, code, ...tags }));
+    client.on('closed', (code, reason) => {
+      if (this.stopping) return;
+      post({ type: 'count', metric: 'bots_failed', n: 1, ...tags });
+      post({ type: 'bot', state: 'failed', error: `signaling closed: ${code} ${reason}`, ...tags });
+    });
+    client.start().join();
+    post({ type: 'count', metric: 'bots_joined', n: 1, ...tags });
+    post({ type: 'bot', state: 'joined', ...tags });
+    if (this.stopping) await client.close();
+  }
+
+  private linked(peer: string, pairOwner: boolean): void {
+    if (this.negotiated.has(peer)) return;
+    const tags = { bot: this.spec.name, room: this.spec.room };
+    if (this.negotiated.size === 0)
+      this.post({ type: 'trend', metric: 'join_ms', value: performance.now() - this.joinedAt, ...tags });
+    this.negotiated.add(peer);
+    this.post({ type: 'link', state: 'connected', remote: peer, pairOwner, ...tags });
+    if (!this.meshReady && this.negotiated.size >= this.spec.expectedPeers) {
+      this.meshReady = true;
+      this.post({
+        type: 'trend',
+        metric: 'mesh_ready_ms',
+        value: performance.now() - this.joinedAt,
+        ...tags,
+      });
+    }
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      if (!this.client) return;
+      await this.client.close(true);
+      this.post({ type: 'bot', state: 'left', bot: this.spec.name, room: this.spec.room });
+    })();
+    return this.stopping;
+  }
+}

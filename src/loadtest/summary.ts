@@ -1,0 +1,122 @@
+import type { CounterName, GaugeName, TrendName, TrendStats } from './metrics.js';
+import type { ThresholdResult } from './thresholds.js';
+
+/** The plan as run, so a report says exactly what load was offered. */
+export interface PlanSummary {
+  mode: 'media' | 'signaling-only';
+  bots: number;
+  rooms: number;
+  /** Bots per room, largest room first when uneven. */
+  roomSizes: number[];
+  rampPerS: number;
+  durationS: number;
+  graceS: number;
+  workers: number;
+  video: string;
+  audio: string;
+  /** What was actually sent, in words: "VP8 320x180 15 fps ~120 kbps; Opus stereo 60 ms packets ~33 kbps". */
+  media: string;
+  recording: boolean;
+}
+
+export interface GaugeStats {
+  avg: number;
+  min: number;
+  max: number;
+  last: number;
+}
+
+/** The server's own view, from its Prometheus metrics (embedded server, or --url's /metrics when reachable). */
+export interface ServerSummary {
+  source: 'embedded' | 'remote' | 'unavailable';
+  /** Totals over the run. */
+  messagesIn?: number;
+  messagesOut?: number;
+  errors?: Record<string, number>;
+  peakSockets?: number;
+  /** From the relay latency histogram buckets: an upper bound, bucket resolution. */
+  relayLatencyP50Ms?: number;
+  relayLatencyP99Ms?: number;
+  note?: string;
+}
+
+export interface GeneratorSummary {
+  cores: number;
+  workers: number;
+  cpuPct: GaugeStats;
+  rssMb: GaugeStats;
+  loopLagP99Ms: number;
+  saturated: boolean;
+  warnings: string[];
+}
+
+export interface RoomResult {
+  room: string;
+  bots: number;
+  linksExpected: number;
+  linksConnected: number;
+  linksFailed: number;
+  /** Mean over the room's link samples. */
+  lossPct: number;
+  /** Lowest per-link received fps sample (media mode). */
+  minVideoFps: number;
+}
+
+export interface BotResult {
+  bot: string;
+  room: string;
+  state: 'joined' | 'failed' | 'left' | 'never-started';
+  error?: string;
+  meshReadyMs?: number;
+  linksConnected: number;
+  linksExpected: number;
+  lossPct: number;
+}
+
+/** One point per second of the run: what the HTML report charts. */
+export interface TimePoint {
+  /** Seconds since the run started. */
+  t: number;
+  bots: number;
+  links: number;
+  /** Received bitrate summed over every live link. */
+  videoKbps: number;
+  audioKbps: number;
+  /** Mean over live links of each link's latest sample. */
+  lossPct: number;
+  rttP50Ms: number;
+  rttP95Ms: number;
+  jitterP95Ms: number;
+  /** signal_errors so far (a running total). */
+  errors: number;
+  cpuPct: number;
+  rssMb: number;
+  loopLagMs: number;
+}
+
+/** Everything a finished (or interrupted) run produced; the JSON report is exactly this object. */
+export interface RunSummary {
+  schema: 'engage-loadtest/1';
+  run: {
+    id: string;
+    startedAt: string;
+    endedAt: string;
+    durationS: number;
+    interrupted: boolean;
+    url: string;
+    embeddedServer: boolean;
+  };
+  plan: PlanSummary;
+  thresholds: ThresholdResult[];
+  metrics: {
+    trends: Record<TrendName, TrendStats>;
+    counters: Record<CounterName, number>;
+    gauges: Record<GaugeName, GaugeStats>;
+  };
+  signalErrors: Record<string, number>;
+  server: ServerSummary;
+  generator: GeneratorSummary;
+  worstRooms: RoomResult[];
+  worstBots: BotResult[];
+  timeSeries: TimePoint[];
+}

@@ -1,0 +1,224 @@
+import type { TrendStats } from '../../src/loadtest/metrics.js';
+import type { GaugeStats, RunSummary, TimePoint } from '../../src/loadtest/summary.js';
+
+export interface FixtureOptions {
+  /** Points in timeSeries, one per second (default 120: a two-minute run). */
+  points?: number;
+}
+
+/** A small seeded PRNG so every fixture is the same, run after run. */
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+const round = (v: number, digits = 1): number => Number(v.toFixed(digits));
+
+function trend(count: number, min: number, p50: number, p95: number, max: number): TrendStats {
+  if (count === 0) return { count: 0, min: 0, avg: 0, p50: 0, p90: 0, p95: 0, p99: 0, max: 0 };
+  return {
+    count,
+    min,
+    avg: round(p50 * 1.08, 2),
+    p50,
+    p90: round(p50 + (p95 - p50) * 0.7, 2),
+    p95,
+    p99: round(p95 + (max - p95) * 0.5, 2),
+    max,
+  };
+}
+
+function gauge(series: number[]): GaugeStats {
+  if (series.length === 0) return { avg: 0, min: 0, max: 0, last: 0 };
+  return {
+    avg: round(series.reduce((a, b) => a + b, 0) / series.length, 2),
+    min: Math.min(...series),
+    max: Math.max(...series),
+    last: series[series.length - 1]!,
+  };
+}
+
+/**
+ * A realistic finished run: 60 media bots in 12 rooms of 5 against an embedded server, ramped at 5/s,
+ * one bot failed to join (room full), three links never connected, two of four thresholds crossed. Every optional
+ * field is set somewhere, so a schema that forgets a field fails on this fixture. Returns a fresh object.
+ */
+export function fixtureSummary(options: FixtureOptions = {}): RunSummary {
+  const points = options.points ?? 120;
+  const rand = prng(42);
+  const bots = 60;
+  const linksExpected = 120;
+  const timeSeries: TimePoint[] = [];
+  for (let i = 0; i < points; i++) {
+    const t = i + 1;
+    const up = Math.min(bots, t * 5);
+    // Rooms fill one after another; a room's 10 links connect about a second after its last bot joins.
+    const links = Math.min(117, Math.floor(Math.max(0, up - 5) / 5) * 10 + (t > 13 ? 7 : 0));
+    const spike = t % 47 > 40 ? 2.5 : 0;
+    timeSeries.push({
+      t,
+      bots: up === bots ? bots - 1 : up,
+      links,
+      videoKbps: round(links * (118 + rand() * 10) * 2),
+      audioKbps: round(links * (31 + rand() * 3) * 2),
+      lossPct: round(0.2 + rand() * 0.6 + spike, 2),
+      rttP50Ms: round(18 + rand() * 6),
+      rttP95Ms: round(42 + rand() * 30 + spike * 20),
+      jitterP95Ms: round(6 + rand() * 6 + spike * 3),
+      errors: t === 13 ? 1 : 0,
+      cpuPct: round(Math.min(185, 20 + up * 2.4 + rand() * 15)),
+      rssMb: round(210 + up * 4.1 + rand() * 5),
+      loopLagMs: round(4 + rand() * 8 + spike * 6),
+    });
+  }
+  const startedAt = new Date(Date.UTC(2025, 10, 25, 12, 30, 0, 0));
+  const durationS = points + 1.4;
+  const endedAt = new Date(startedAt.getTime() + durationS * 1000);
+
+  return {
+    schema: 'engage-loadtest/1',
+    run: {
+      id: 'lt-20251125-123000-7f3a',
+      startedAt: startedAt.toISOString(),
+      endedAt: endedAt.toISOString(),
+      durationS,
+      interrupted: false,
+      url: 'ws://127.0.0.1:41877/ws',
+      embeddedServer: true,
+    },
+    plan: {
+      mode: 'media',
+      bots,
+      rooms: 12,
+      roomSizes: Array.from({ length: 12 }, () => 5),
+      rampPerS: 5,
+      durationS: points,
+      graceS: 10,
+      workers: 4,
+      video: 'builtin:vp8-180p',
+      audio: 'builtin:opus-stereo',
+      media: 'VP8 320x180 15 fps ~120 kbps; Opus stereo 60 ms packets ~33 kbps',
+      recording: false,
+    },
+    thresholds: [
+      { threshold: 'ice_connect_ms:p(95)<500', metric: 'ice_connect_ms', actual: 412.5, ok: true },
+      { threshold: 'mesh_ready_ms:p(95)<2000', metric: 'mesh_ready_ms', actual: 2380, ok: false },
+      { threshold: 'loss_pct:avg<2', metric: 'loss_pct', actual: 0.71, ok: true },
+      { threshold: 'bots_failed:count==0', metric: 'bots_failed', actual: 1, ok: false },
+    ],
+    metrics: {
+      trends: {
+        ws_connect_ms: trend(60, 1.2, 3.4, 9.8, 24.1),
+        join_ms: trend(59, 12, 38, 95, 212),
+        mesh_ready_ms: trend(56, 410, 980, 2380, 4120),
+        ice_connect_ms: trend(234, 88, 190, 412.5, 1310),
+        first_frame_ms: trend(232, 140, 310, 690, 1870),
+        video_bitrate_kbps: trend(13_920, 0, 118.4, 131.2, 188.9),
+        audio_bitrate_kbps: trend(13_920, 0, 32.8, 34.1, 36.5),
+        video_fps: trend(13_920, 0, 15, 15, 16),
+        loss_pct: trend(13_920, 0, 0.4, 2.9, 18.2),
+        jitter_ms: trend(13_920, 0.4, 4.1, 11.7, 48.3),
+        rtt_ms: trend(13_920, 3.1, 21.2, 66.8, 240.5),
+        chat_rtt_ms: trend(3_480, 4.2, 24.5, 71.3, 310),
+      },
+      counters: {
+        bots_started: 60,
+        bots_joined: 59,
+        bots_failed: 1,
+        links_expected: linksExpected,
+        links_connected: 117,
+        links_failed: 3,
+        signal_errors: 1,
+        chat_sent: 3_480,
+        chat_received: 3_471,
+      },
+      gauges: {
+        generator_cpu_pct: gauge(timeSeries.map((p) => p.cpuPct)),
+        generator_rss_mb: gauge(timeSeries.map((p) => p.rssMb)),
+        generator_loop_lag_ms: gauge(timeSeries.map((p) => p.loopLagMs)),
+      },
+    },
+    signalErrors: { 'room-full': 1 },
+    server: {
+      source: 'embedded',
+      messagesIn: 1_842,
+      messagesOut: 7_310,
+      errors: { 'room-full': 1 },
+      peakSockets: 60,
+      relayLatencyP50Ms: 0.5,
+      relayLatencyP99Ms: 5,
+      note: 'relay latency from histogram buckets (upper bounds)',
+    },
+    generator: {
+      cores: 4,
+      workers: 4,
+      cpuPct: gauge(timeSeries.map((p) => p.cpuPct)),
+      rssMb: gauge(timeSeries.map((p) => p.rssMb)),
+      loopLagP99Ms: 31.4,
+      saturated: false,
+      warnings: ['worker 3 event-loop lag above 25 ms for 4 s'],
+    },
+    worstRooms: [
+      {
+        room: 'room-07',
+        bots: 5,
+        linksExpected: 10,
+        linksConnected: 8,
+        linksFailed: 2,
+        lossPct: 3.1,
+        minVideoFps: 4,
+      },
+      {
+        room: 'room-11',
+        bots: 5,
+        linksExpected: 10,
+        linksConnected: 9,
+        linksFailed: 1,
+        lossPct: 1.2,
+        minVideoFps: 9,
+      },
+      {
+        room: 'room-02',
+        bots: 4,
+        linksExpected: 6,
+        linksConnected: 6,
+        linksFailed: 0,
+        lossPct: 0.9,
+        minVideoFps: 12,
+      },
+    ],
+    worstBots: [
+      {
+        bot: 'bot-35',
+        room: 'room-07',
+        state: 'failed',
+        error: 'room-full: room room-07 is full (5 members)',
+        linksConnected: 0,
+        linksExpected: 4,
+        lossPct: 0,
+      },
+      {
+        bot: 'bot-33',
+        room: 'room-07',
+        state: 'joined',
+        meshReadyMs: 4120,
+        linksConnected: 2,
+        linksExpected: 4,
+        lossPct: 3.4,
+      },
+      {
+        bot: 'bot-54',
+        room: 'room-11',
+        state: 'left',
+        meshReadyMs: 2210,
+        linksConnected: 3,
+        linksExpected: 4,
+        lossPct: 1.5,
+      },
+    ],
+    timeSeries,
+  };
+}

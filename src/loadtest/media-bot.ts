@@ -120,7 +120,8 @@ export class MediaLoadBot {
   private sample(): void {
     const tags = { bot: this.spec.name, room: this.spec.room };
     for (const sampler of this.samplers.values()) {
-      if (sampler.link.state !== 'connected') continue;
+      // A link connected a moment ago has no interval worth a rate yet.
+      if (sampler.link.state !== 'connected' || performance.now() - sampler.link.connectedAt! < 1000) continue;
       sampler.sample().then(
         (s) => {
           if (this.stopping) return;

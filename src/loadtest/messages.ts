@@ -51,4 +51,8 @@ export type HostEvent =
   /** Every bot of this host has left after a stop. */
   | { type: 'stopped' };
 
+/** What actually crosses the thread boundary: events in arrival order, batched. */
+export type HostMessage = { type: 'batch'; events: HostEvent[] };
+
 export type Post = (event: HostEvent) => void;
+export type PostMessage = (message: HostMessage) => void;

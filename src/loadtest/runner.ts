@@ -152,8 +152,8 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
         video,
         audio,
         expectedPeers: plan.rooms.get(b.room)!.length - 1,
-        chatIntervalMs: opts.chatIntervalMs ?? 2000,
-        sampleIntervalMs: opts.sampleIntervalMs ?? 2000,
+        chatIntervalMs: opts.chatIntervalMs ?? 5000,
+        sampleIntervalMs: opts.sampleIntervalMs ?? 5000,
         ...(opts.recordDir === undefined ? {} : { recordDir: opts.recordDir }),
       };
       hosts[i % hosts.length]!.send({ type: 'start', spec });

@@ -121,7 +121,8 @@ export class MediaLoadBot {
     const tags = { bot: this.spec.name, room: this.spec.room };
     for (const sampler of this.samplers.values()) {
       // A link connected a moment ago has no interval worth a rate yet.
-      if (sampler.link.state !== 'connected' || performance.now() - sampler.link.connectedAt! < 1000) continue;
+      if (sampler.link.state !== 'connected' || performance.now() - sampler.link.connectedAt! < 1000)
+        continue;
       sampler.sample().then(
         (s) => {
           if (this.stopping) return;

@@ -13,6 +13,7 @@ import {
 import type { SessionDescriptionInit } from '../signaling/protocol.js';
 import { type Logger, silentLogger } from '../util/log.js';
 import { within } from '../util/wait.js';
+import { setupGate } from './setup-gate.js';
 
 /** A source of ready-made RTP packets shared by many links (one clip reader per process). */
 export interface MediaFeed {
@@ -89,6 +90,8 @@ export class PeerLink extends EventEmitter<LinkEvents> {
   private readonly log: Logger;
   private closing: Promise<void> | undefined;
   private connectTimer: NodeJS.Timeout | undefined;
+  /** Held by an offerer from its offer until connected, failed or closed (see setup-gate.ts). */
+  private releaseSetupSlot: () => void = () => {};
 
   constructor(readonly opts: LinkOptions) {
     super();
@@ -99,11 +102,6 @@ export class PeerLink extends EventEmitter<LinkEvents> {
     this.pc.onDataChannel.subscribe((dc) => {
       if (dc.label === DATA_CHANNEL_LABEL) this.adoptChannel(dc);
     });
-    this.connectTimer = setTimeout(() => {
-      if (this.stateValue !== 'connected')
-        this.fail(`not connected within ${opts.connectTimeoutMs ?? 20_000} ms`);
-    }, opts.connectTimeoutMs ?? 20_000);
-    this.connectTimer.unref();
   }
 
   get remoteName(): string {
@@ -128,6 +126,12 @@ export class PeerLink extends EventEmitter<LinkEvents> {
 
   /** Offerer: creates the data channel and transceivers; resolves with the complete offer. */
   async offer(): Promise<SessionDescriptionInit> {
+    this.releaseSetupSlot = await setupGate.acquire();
+    if (this.closed) {
+      this.releaseSetupSlot();
+      throw new Error('link closed before its offer');
+    }
+    this.startConnectTimer();
     this.adoptChannel(this.pc.createDataChannel(DATA_CHANNEL_LABEL, { ordered: true }));
     for (const feed of this.opts.feeds ?? []) {
       this.pc.addTransceiver(this.trackFor(feed), { direction: 'sendrecv' });
@@ -144,6 +148,7 @@ export class PeerLink extends EventEmitter<LinkEvents> {
 
   /** Answerer: takes the remote offer, attaches our feeds to its transceivers; resolves with the complete answer. */
   async answer(offer: SessionDescriptionInit): Promise<SessionDescriptionInit> {
+    this.startConnectTimer();
     await this.pc.setRemoteDescription(offer as never);
     for (const feed of this.opts.feeds ?? []) {
       // addTrack after setRemoteDescription reuses the offer's transceiver of that kind.
@@ -183,8 +188,17 @@ export class PeerLink extends EventEmitter<LinkEvents> {
     return this.closing;
   }
 
+  private startConnectTimer(): void {
+    const ms = this.opts.connectTimeoutMs ?? 20_000;
+    this.connectTimer = setTimeout(() => {
+      if (this.stateValue !== 'connected') this.fail(`not connected within ${ms} ms`);
+    }, ms);
+    this.connectTimer.unref();
+  }
+
   private async shutdown(reason: string): Promise<void> {
     clearTimeout(this.connectTimer);
+    this.releaseSetupSlot();
     for (const un of this.unsubscribers.splice(0)) un();
     this.setState('closed');
     try {
@@ -242,6 +256,7 @@ export class PeerLink extends EventEmitter<LinkEvents> {
     if (s === 'connected' && this.stateValue !== 'connected') {
       this.connectedAt = performance.now();
       clearTimeout(this.connectTimer);
+      this.releaseSetupSlot();
       this.setState('connected');
       this.watchKeyframeRequests();
     } else if (s === 'failed') {

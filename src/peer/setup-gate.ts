@@ -1,0 +1,36 @@
+/**
+ * Limits how many links of this thread are setting up at once (offer made, not yet connected or failed).
+ * A burst of DTLS handshakes — a newcomer in a room of 19 starts 19 at once, and its members 19 more —
+ * stalls the event loop long enough for ICE checks to time out; queued offers connect sooner in total.
+ * Only offerers wait: an answerer never does, so two links can never wait on each other.
+ */
+export class SetupGate {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(public limit: number) {}
+
+  /** Resolves with a release function (idempotent) once a slot is free. */
+  async acquire(): Promise<() => void> {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.active++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.active--;
+      this.waiting.shift()?.();
+    };
+  }
+
+  get inUse(): number {
+    return this.active;
+  }
+
+  get queued(): number {
+    return this.waiting.length;
+  }
+}
+
+/** The gate of this thread (each worker thread has its own). */
+export const setupGate = new SetupGate(6);

@@ -25,6 +25,8 @@ interface LoadtestFlags {
   html?: string;
   workers: string;
   record?: string;
+  sampleInterval: string;
+  chatInterval: string;
   logLevel: LogLevel;
 }
 
@@ -79,6 +81,8 @@ export function registerLoadtest(program: Command, ctx: CommandContext): void {
       'auto',
     )
     .option('--record <dir>', 'record every remote track (costly; off by default)')
+    .option('--sample-interval <time>', 'how often each link reports bitrate, fps, loss, jitter, RTT', '5s')
+    .option('--chat-interval <time>', 'how often each bot pings every member over the data channel', '5s')
     .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, 'warn')
     .addHelpText(
       'after',
@@ -127,6 +131,8 @@ export function registerLoadtest(program: Command, ctx: CommandContext): void {
           thresholds: flags.threshold ?? [],
           workers,
           recordDir: flags.record,
+          sampleIntervalMs: duration('--sample-interval', flags.sampleInterval),
+          chatIntervalMs: duration('--chat-interval', flags.chatInterval),
           logger: createRootLogger(flags.logLevel),
         },
         { signal: ctx.signal, progress: onProgress },

@@ -1,0 +1,166 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv } from 'ajv';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunSummary } from '../../src/loadtest/summary.js';
+
+const BIN = fileURLToPath(new URL('../../bin/engage.js', import.meta.url));
+const SCHEMA = JSON.parse(
+  readFileSync(new URL('../../schema/loadtest-report.schema.json', import.meta.url), 'utf8'),
+);
+const validate = new Ajv({ allErrors: true }).compile(SCHEMA);
+
+function engage(args: string[]) {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const exited = once(child, 'exit').then(([code]) => ({ code: code as number | null, stdout, stderr }));
+  return { child, exited, stderr: () => stderr };
+}
+
+describe('engage loadtest (CLI)', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'engage-load-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('6 bots in 2 rooms: every link connects, media and chat are plausible, reports valid, a failed threshold exits 99', async () => {
+    const json = join(dir, 'run.json');
+    const html = join(dir, 'run.html');
+    const run = engage([
+      'loadtest',
+      '-n',
+      '6',
+      '--rooms',
+      '2',
+      '--ramp',
+      '6',
+      '--duration',
+      '5s',
+      '--sample-interval',
+      '1s',
+      '--chat-interval',
+      '1s',
+      '--json',
+      json,
+      '--html',
+      html,
+      '--threshold',
+      'links_failed:count==0',
+      '--threshold',
+      'join_ms:p(95)<0.001',
+    ]);
+    const { code, stdout } = await run.exited;
+    expect(code, stdout).toBe(99);
+    const r = JSON.parse(readFileSync(json, 'utf8')) as RunSummary;
+    expect(validate(r), JSON.stringify(validate.errors)).toBe(true);
+
+    expect(r.thresholds.map((t) => [t.threshold, t.ok])).toEqual([
+      ['links_failed:count==0', true],
+      ['join_ms:p(95)<0.001', false],
+    ]);
+    const c = r.metrics.counters;
+    expect(c.links_expected).toBe(6); // 2 rooms of 3: 3 pairs each
+    expect(c.links_connected).toBe(6);
+    expect(c.links_failed).toBe(0);
+    expect(c.bots_joined).toBe(6);
+    expect(c.bots_failed).toBe(0);
+    expect(c.signal_errors).toBe(0);
+    const t = r.metrics.trends;
+    expect(t.ice_connect_ms.count).toBe(12); // both ends of 6 pairs
+    expect(t.mesh_ready_ms.count).toBe(6);
+    // The light profile sends ~118 kbps of 15 fps video and ~32 kbps of audio.
+    expect(t.video_bitrate_kbps.p50).toBeGreaterThan(60);
+    expect(t.video_bitrate_kbps.p50).toBeLessThan(200);
+    expect(t.video_fps.p50).toBeGreaterThan(10);
+    expect(t.video_fps.p50).toBeLessThan(20);
+    expect(t.audio_bitrate_kbps.p50).toBeGreaterThan(15);
+    expect(t.first_frame_ms.count).toBe(12);
+    expect(t.loss_pct.max).toBeLessThan(5);
+    expect(t.rtt_ms.count).toBeGreaterThan(0);
+    expect(t.chat_rtt_ms.count).toBeGreaterThan(0);
+    expect(c.chat_received).toBeGreaterThan(0);
+    expect(c.chat_received).toBeLessThanOrEqual(c.chat_sent);
+    expect(r.plan.media).toMatch(/VP8 320x180 15 fps.*Opus stereo 60 ms/);
+    expect(r.server.source).toBe('embedded');
+    expect(r.server.errors).toEqual({});
+    expect(r.timeSeries.length).toBeGreaterThan(4);
+    expect(Math.max(...r.timeSeries.map((p) => p.links))).toBe(6);
+
+    expect(stdout).toMatch(/THRESHOLDS\n {2}✓ links_failed:count==0/);
+    expect(stdout).toMatch(/✗ join_ms:p\(95\)<0.001/);
+    expect(stdout).toMatch(/links\s+6\/6 connected, 0 failed/);
+    expect(readFileSync(html, 'utf8')).toMatch(/<html/);
+  }, 90_000);
+
+  it('an unknown metric is a usage error (exit 2) before any bot starts', async () => {
+    const t0 = Date.now();
+    const { code, stderr, stdout } = await engage([
+      'loadtest',
+      '-n',
+      '2',
+      '--threshold',
+      'frames_per_fortnight:avg<1',
+    ]).exited;
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/unknown metric "frames_per_fortnight"/);
+    expect(stdout).toBe('');
+    expect(stderr).not.toMatch(/bots \d+\/2/);
+    expect(Date.now() - t0).toBeLessThan(5000);
+  });
+
+  it('Ctrl-C midway stops the run, prints the summary, writes the report and exits 130', async () => {
+    const json = join(dir, 'interrupted.json');
+    const run = engage(['loadtest', '-n', '4', '--ramp', '4', '--duration', '60s', '--json', json]);
+    const deadline = Date.now() + 30_000;
+    // Interrupt once the bots are in (the non-TTY progress line comes every 5 s).
+    while (!/bots 4\/4/.test(run.stderr()) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 200));
+    const t0 = Date.now();
+    run.child.kill('SIGINT');
+    const { code, stdout } = await run.exited;
+    expect(code).toBe(130);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    expect(stdout).toMatch(/INTERRUPTED/);
+    expect(existsSync(json)).toBe(true);
+    const r = JSON.parse(readFileSync(json, 'utf8')) as RunSummary;
+    expect(validate(r), JSON.stringify(validate.errors)).toBe(true);
+    expect(r.run.interrupted).toBe(true);
+    expect(r.metrics.counters.bots_joined).toBe(4);
+    expect(r.run.durationS).toBeLessThan(40);
+  }, 60_000);
+
+  it('--json - prints the report on stdout and the summary on stderr', async () => {
+    const { code, stdout, stderr } = await engage([
+      'loadtest',
+      '-n',
+      '4',
+      '--signaling-only',
+      '--ramp',
+      '20',
+      '--duration',
+      '1s',
+      '--json',
+      '-',
+    ]).exited;
+    expect(code).toBe(0);
+    const r = JSON.parse(stdout) as RunSummary;
+    expect(validate(r), JSON.stringify(validate.errors)).toBe(true);
+    expect(r.plan.mode).toBe('signaling-only');
+    expect(stderr).toMatch(/engage loadtest · run/);
+  }, 30_000);
+});

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { RunAggregate } from '../../src/loadtest/aggregate.js';
+import { parsePrometheus, serverSummary } from '../../src/loadtest/server-metrics.js';
+
+describe('RunAggregate', () => {
+  it('counts each pair once, by its offerer, and never-connected pairs of joined bots as failed', () => {
+    const agg = new RunAggregate();
+    agg.plan(new Map([['r', ['a', 'b', 'c']]]));
+    expect(agg.counters.links_expected).toBe(3);
+    for (const bot of ['a', 'b', 'c']) agg.add({ type: 'bot', bot, room: 'r', state: 'joined' }, 0);
+    const link = (bot: string, remote: string, pairOwner: boolean) =>
+      agg.add({ type: 'link', bot, room: 'r', remote, state: 'connected', pairOwner }, 0);
+    link('a', 'b', true);
+    link('b', 'a', false);
+    link('a', 'c', true);
+    link('c', 'a', false);
+    link('a', 'b', true); // a repeated report of the same pair
+    agg.tick(1, { cpuPct: 50, rssMb: 100, mainLoopLagMs: 2 });
+    agg.finish();
+    expect(agg.counters.links_connected).toBe(2);
+    expect(agg.counters.links_failed).toBe(1);
+    expect(agg.timeSeries[0]).toMatchObject({ t: 1, bots: 3, links: 2, cpuPct: 50 });
+    const worst = agg.worstBots(1)[0]!;
+    expect(worst.linksConnected).toBeLessThan(worst.linksExpected);
+  });
+
+  it('keeps signal errors by code, and a failed bot stays failed', () => {
+    const agg = new RunAggregate();
+    agg.plan(new Map([['r', ['a']]]));
+    agg.add({ type: 'count', metric: 'signal_errors', n: 1, bot: 'a', room: 'r', code: 'rate-limited' }, 0);
+    agg.add({ type: 'count', metric: 'signal_errors', n: 1, bot: 'a', room: 'r', code: 'rate-limited' }, 0);
+    agg.add({ type: 'bot', bot: 'a', room: 'r', state: 'failed', error: 'boom' }, 0);
+    agg.add({ type: 'bot', bot: 'a', room: 'r', state: 'left' }, 0);
+    expect(agg.signalErrors).toEqual({ 'rate-limited': 2 });
+    expect(agg.worstBots()[0]).toMatchObject({ bot: 'a', state: 'failed', error: 'boom' });
+  });
+});
+
+describe('server metrics', () => {
+  it('reads totals, errors and relay latency quantiles from Prometheus text, as a delta', () => {
+    const before = parsePrometheus('engage_messages_in_total{action="new-join"} 2\n');
+    const after = parsePrometheus(
+      [
+        '# HELP x',
+        'engage_messages_in_total{action="new-join"} 5',
+        'engage_messages_in_total{action="other"} 1',
+        'engage_messages_out_total{action="new-join"} 9',
+        'engage_errors_total{code="bad-json"} 3',
+        'engage_errors_total{code="too-large"} 0',
+        'engage_relay_latency_seconds_bucket{le="0.0001"} 50',
+        'engage_relay_latency_seconds_bucket{le="0.001"} 99',
+        'engage_relay_latency_seconds_bucket{le="0.01"} 100',
+        'engage_relay_latency_seconds_bucket{le="+Inf"} 100',
+      ].join('\n'),
+    );
+    expect(serverSummary('remote', after, before)).toEqual({
+      source: 'remote',
+      messagesIn: 4,
+      messagesOut: 9,
+      errors: { 'bad-json': 3 },
+      relayLatencyP50Ms: 0.1,
+      relayLatencyP99Ms: 1,
+    });
+  });
+});

@@ -65,6 +65,26 @@ export class SignalingMetrics {
     for (const code of ERROR_CODES) this.errors.inc({ code }, 0);
   }
 
+  // Label children are looked up once: resolving labels on every relayed message showed in profiles.
+  private readonly children = new Map<string, { inc(n?: number): void }>();
+
+  private child(counter: Counter<'action'>, key: string, action: string): { inc(n?: number): void } {
+    let child = this.children.get(key);
+    if (!child) {
+      child = counter.labels(action);
+      this.children.set(key, child);
+    }
+    return child;
+  }
+
+  countIn(action: string): void {
+    this.child(this.messagesIn, `in:${action}`, action).inc();
+  }
+
+  countOut(action: string, n: number): void {
+    this.child(this.messagesOut, `out:${action}`, action).inc(n);
+  }
+
   countError(code: ErrorCode): void {
     this.errors.inc({ code });
   }

@@ -325,7 +325,7 @@ export class SignalingServer {
     const receivedAt = performance.now();
     member.lastSeen = receivedAt;
     if (!member.bucket.take(receivedAt)) {
-      this.metrics.messagesIn.inc({ action: 'invalid' });
+      this.metrics.countIn('invalid');
       return this.sendError(
         member,
         'rate-limited',
@@ -334,7 +334,7 @@ export class SignalingServer {
     }
     const bytes = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data.byteLength;
     if (bytes > this.opts.maxMessageBytes) {
-      this.metrics.messagesIn.inc({ action: 'invalid' });
+      this.metrics.countIn('invalid');
       return this.sendError(
         member,
         'too-large',
@@ -342,7 +342,7 @@ export class SignalingServer {
       );
     }
     if (isBinary) {
-      this.metrics.messagesIn.inc({ action: 'invalid' });
+      this.metrics.countIn('invalid');
       return this.sendError(
         member,
         'bad-envelope',
@@ -351,14 +351,16 @@ export class SignalingServer {
     }
     const text = Array.isArray(data)
       ? Buffer.concat(data).toString('utf8')
-      : Buffer.from(data as Buffer).toString('utf8');
+      : Buffer.isBuffer(data)
+        ? data.toString('utf8')
+        : Buffer.from(data).toString('utf8');
     const parsed = parseClientFrame(text);
     if (!parsed.ok) {
-      this.metrics.messagesIn.inc({ action: 'invalid' });
+      this.metrics.countIn('invalid');
       return this.sendError(member, parsed.code, parsed.message, parsed.ref);
     }
     const msg = parsed.value;
-    this.metrics.messagesIn.inc({ action: actionLabel(msg.action) });
+    this.metrics.countIn(actionLabel(msg.action));
     if (!this.checkIdentity(member, msg)) return;
     this.dispatch(member, msg);
     this.metrics.relayLatency.observe((performance.now() - receivedAt) / 1000);
@@ -433,7 +435,7 @@ export class SignalingServer {
     for (const m of to) {
       if (this.send(m, frame)) n++;
     }
-    if (n > 0) this.metrics.messagesOut.inc({ action: label }, n);
+    if (n > 0) this.metrics.countOut(label, n);
   }
 
   private send(member: Member, frame: string): boolean {
@@ -452,7 +454,7 @@ export class SignalingServer {
     this.metrics.countError(code);
     this.log.debug({ room: member.room.name, peer: member.name, code, ref }, message);
     if (this.send(member, JSON.stringify(errorMessage(code, message, ref)))) {
-      this.metrics.messagesOut.inc({ action: 'error' });
+      this.metrics.countOut('error', 1);
     }
   }
 }

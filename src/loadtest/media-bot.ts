@@ -1,6 +1,7 @@
 import { Bot } from '../peer/bot.js';
 import type { MediaFeed, PeerLink } from '../peer/link.js';
 import { LinkSampler } from '../peer/stats.js';
+import { botReporter } from './bot-join.js';
 import { parseProbeLine, pingLine, pongLine } from './chat-probe.js';
 import type { BotSpec, Post } from './messages.js';
 
@@ -24,26 +25,20 @@ export class MediaLoadBot {
 
   async start(): Promise<void> {
     const { spec, post } = this;
-    const tags = { bot: spec.name, room: spec.room };
-    post({ type: 'count', metric: 'bots_started', n: 1, ...tags });
-    const t0 = performance.now();
-    try {
-      this.bot = await Bot.join({
+    const report = botReporter(spec, post);
+    const { tags } = report;
+    const joined = await report.join(() =>
+      Bot.join({
         url: spec.url,
         room: spec.room,
         name: spec.name,
         feeds: this.feeds,
         recordDir: spec.recordDir,
-      });
-    } catch (err) {
-      post({ type: 'count', metric: 'bots_failed', n: 1, ...tags });
-      post({ type: 'bot', state: 'failed', error: (err as Error).message, ...tags });
-      return;
-    }
-    this.joinedAt = performance.now();
-    post({ type: 'trend', metric: 'ws_connect_ms', value: this.joinedAt - t0, ...tags });
-    post({ type: 'count', metric: 'bots_joined', n: 1, ...tags });
-    post({ type: 'bot', state: 'joined', ...tags });
+      }),
+    );
+    if (!joined) return;
+    this.bot = joined.value;
+    this.joinedAt = joined.joinedAt;
     // Stopped while joining: stop() found no bot to close, so leave now.
     if (this.stopping) {
       await this.bot.close();
@@ -55,10 +50,7 @@ export class MediaLoadBot {
     bot.on('link', (link) => this.watch(link));
     bot.on('refused', (code) => post({ type: 'count', metric: 'signal_errors', n: 1, code, ...tags }));
     bot.on('chat', (from, text) => this.onChat(from, text));
-    bot.on('disconnected', (code, reason) => {
-      post({ type: 'count', metric: 'bots_failed', n: 1, ...tags });
-      post({ type: 'bot', state: 'failed', error: `signaling closed: ${code} ${reason}`, ...tags });
-    });
+    bot.on('disconnected', (code, reason) => report.failed(`signaling closed: ${code} ${reason}`));
     this.every(spec.sampleIntervalMs, () => this.sample());
     this.every(spec.chatIntervalMs, () => this.ping());
   }

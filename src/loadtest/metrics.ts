@@ -17,6 +17,22 @@ export const TREND_METRICS = {
   chat_rtt_ms: 'data-channel chat ping to pong',
 } as const;
 
+/** How the summaries group the trends, in display order. */
+export const TREND_GROUPS = {
+  signaling: ['ws_connect_ms', 'join_ms'],
+  connectivity: ['mesh_ready_ms', 'ice_connect_ms'],
+  media: [
+    'first_frame_ms',
+    'video_bitrate_kbps',
+    'audio_bitrate_kbps',
+    'video_fps',
+    'loss_pct',
+    'jitter_ms',
+    'rtt_ms',
+  ],
+  chat: ['chat_rtt_ms'],
+} as const satisfies Record<string, ReadonlyArray<keyof typeof TREND_METRICS>>;
+
 export const COUNTER_METRICS = {
   bots_started: 'bots that began joining',
   bots_joined: 'bots whose signaling socket opened and joined',

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { SignalingClient } from '../signaling/client.js';
 import type { SessionDescriptionInit } from '../signaling/protocol.js';
+import { botReporter } from './bot-join.js';
 import type { BotSpec, Post } from './messages.js';
 
 /**
@@ -74,20 +75,15 @@ export class SignalingLoadBot {
 
   async start(): Promise<void> {
     const { spec, post } = this;
-    const tags = { bot: spec.name, room: spec.room };
-    post({ type: 'count', metric: 'bots_started', n: 1, ...tags });
-    const t0 = performance.now();
-    let client: SignalingClient;
-    try {
-      client = await SignalingClient.connect({ url: spec.url, room: spec.room, name: spec.name });
-    } catch (err) {
-      post({ type: 'count', metric: 'bots_failed', n: 1, ...tags });
-      post({ type: 'bot', state: 'failed', error: (err as Error).message, ...tags });
-      return;
-    }
+    const report = botReporter(spec, post);
+    const { tags } = report;
+    const joined = await report.join(() =>
+      SignalingClient.connect({ url: spec.url, room: spec.room, name: spec.name }),
+    );
+    if (!joined) return;
+    const client = joined.value;
     this.client = client;
-    this.joinedAt = performance.now();
-    post({ type: 'trend', metric: 'ws_connect_ms', value: this.joinedAt - t0, ...tags });
+    this.joinedAt = joined.joinedAt;
     client.on('join', (peer, channel) => {
       this.offeredAt.set(peer, performance.now());
       client.offer(channel, OFFER);
@@ -105,13 +101,9 @@ export class SignalingLoadBot {
     });
     client.on('refused', (code) => post({ type: 'count', metric: 'signal_errors', n: 1, code, ...tags }));
     client.on('closed', (code, reason) => {
-      if (this.stopping) return;
-      post({ type: 'count', metric: 'bots_failed', n: 1, ...tags });
-      post({ type: 'bot', state: 'failed', error: `signaling closed: ${code} ${reason}`, ...tags });
+      if (!this.stopping) report.failed(`signaling closed: ${code} ${reason}`);
     });
     client.start().join();
-    post({ type: 'count', metric: 'bots_joined', n: 1, ...tags });
-    post({ type: 'bot', state: 'joined', ...tags });
     if (this.stopping) await client.close();
   }
 

@@ -1,4 +1,10 @@
-import { COUNTER_METRICS, type CounterName, TREND_METRICS, type TrendName } from '../metrics.js';
+import {
+  COUNTER_METRICS,
+  type CounterName,
+  TREND_GROUPS,
+  TREND_METRICS,
+  type TrendName,
+} from '../metrics.js';
 import type { BotResult, RoomResult, RunSummary, TimePoint } from '../summary.js';
 import { writeFileAtomic } from './json.js';
 
@@ -202,7 +208,7 @@ function card(title: string, content: string, wide = false): string {
   return `<section class="card${wide ? ' wide' : ''}"><h2>${escapeHtml(title)}</h2>${content}</section>`;
 }
 
-function trendTable(summary: RunSummary, names: TrendName[]): string {
+function trendTable(summary: RunSummary, names: readonly TrendName[]): string {
   const cols = ['count', 'min', 'avg', 'p50', 'p90', 'p95', 'p99', 'max'] as const;
   const rows = names
     .map((name) => {
@@ -256,7 +262,7 @@ function signalingSection(s: RunSummary): string {
   const errors = s.metrics.counters.signal_errors;
   return card(
     'Signaling',
-    trendTable(s, ['ws_connect_ms', 'join_ms']) +
+    trendTable(s, TREND_GROUPS.signaling) +
       kvTable([counterRow(s, 'signal_errors', 'error messages from the server', errors > 0)]) +
       countsTable(s.signalErrors, 'error code', 'No signaling errors.'),
   );
@@ -266,7 +272,7 @@ function connectivitySection(s: RunSummary): string {
   const c = s.metrics.counters;
   return card(
     'Connectivity',
-    trendTable(s, ['mesh_ready_ms', 'ice_connect_ms']) +
+    trendTable(s, TREND_GROUPS.connectivity) +
       kvTable([
         counterRow(s, 'links_expected', 'n(n−1)/2 per room'),
         counterRow(s, 'links_connected', `${pct(c.links_connected, c.links_expected)} of expected`),
@@ -281,20 +287,7 @@ function connectivitySection(s: RunSummary): string {
 function mediaSection(s: RunSummary): string {
   const note =
     s.plan.mode === 'signaling-only' ? '<p class="muted">Signaling-only run: no media was sent.</p>' : '';
-  return card(
-    'Media',
-    note +
-      trendTable(s, [
-        'first_frame_ms',
-        'video_bitrate_kbps',
-        'audio_bitrate_kbps',
-        'video_fps',
-        'loss_pct',
-        'jitter_ms',
-        'rtt_ms',
-      ]),
-    true,
-  );
+  return card('Media', note + trendTable(s, TREND_GROUPS.media), true);
 }
 
 function chatSection(s: RunSummary): string {
@@ -302,7 +295,7 @@ function chatSection(s: RunSummary): string {
   const lost = Math.max(0, c.chat_sent - c.chat_received);
   return card(
     'Chat',
-    trendTable(s, ['chat_rtt_ms']) +
+    trendTable(s, TREND_GROUPS.chat) +
       kvTable([
         counterRow(s, 'chat_sent'),
         counterRow(s, 'chat_received', `${pct(c.chat_received, c.chat_sent)} of sent`),

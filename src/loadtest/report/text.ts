@@ -1,4 +1,4 @@
-import type { TrendName, TrendStats } from '../metrics.js';
+import { TREND_GROUPS, type TrendName, type TrendStats } from '../metrics.js';
 import type { RunSummary } from '../summary.js';
 
 /** How the CLI colours the summary; library code only marks what is good, bad or minor. */
@@ -60,13 +60,13 @@ export function renderSummary(r: RunSummary, style: TextStyle = plainStyle): str
     }
   }
 
-  out.push('', header('SIGNALING', style), trend('ws_connect_ms'), trend('join_ms'));
+  out.push('', header('SIGNALING', style), ...TREND_GROUPS.signaling.map(trend));
   const errors = Object.entries(r.signalErrors);
   out.push(
     `  ${pad('signal_errors', 22)}${lpad(String(c.signal_errors), 7)}${errors.length ? `  ${errors.map(([k, v]) => `${k}: ${v}`).join(', ')}` : ''}`,
   );
 
-  out.push('', header('CONNECTIVITY', style), trend('mesh_ready_ms'), trend('ice_connect_ms'));
+  out.push('', header('CONNECTIVITY', style), ...TREND_GROUPS.connectivity.map(trend));
   const linksOk = c.links_connected === c.links_expected && c.links_failed === 0;
   out.push(
     `  ${pad('links', 22)}${(linksOk ? style.ok : style.bad)(`${c.links_connected}/${c.links_expected} connected`)}, ${c.links_failed} failed  ${style.dim('(n(n-1)/2 per room)')}`,
@@ -78,18 +78,10 @@ export function renderSummary(r: RunSummary, style: TextStyle = plainStyle): str
 
   if (r.plan.mode === 'media') {
     out.push('', header('MEDIA', style));
-    for (const m of [
-      'first_frame_ms',
-      'video_bitrate_kbps',
-      'audio_bitrate_kbps',
-      'video_fps',
-      'loss_pct',
-      'jitter_ms',
-      'rtt_ms',
-    ] as const) {
+    for (const m of TREND_GROUPS.media) {
       out.push(trend(m));
     }
-    out.push('', header('CHAT', style), trend('chat_rtt_ms'));
+    out.push('', header('CHAT', style), ...TREND_GROUPS.chat.map(trend));
     out.push(`  ${pad('chat', 22)}${c.chat_received}/${c.chat_sent} pings answered`);
   }
 

@@ -17,6 +17,7 @@ interface JoinFlags {
   chat?: string;
   json: boolean;
   iceServer?: string[];
+  token?: string;
   logLevel: LogLevel;
 }
 
@@ -60,6 +61,7 @@ export function registerJoin(program: Command, ctx: CommandContext): void {
     )
     .option('--chat <text>', 'send this chat message once the first data channel opens')
     .option('--ice-server <url>', 'STUN/TURN server, e.g. turn:user:pass@host:3478 (repeatable)', collect)
+    .option('--token <jwt>', 'for a server run with --auth-secret: a JWT naming the room and this name')
     .option('--json', 'print events and stats as JSON lines on stdout', false)
     .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, 'warn')
     .addHelpText(
@@ -91,6 +93,7 @@ export function registerJoin(program: Command, ctx: CommandContext): void {
           chatInput: stdinIsChat() ? process.stdin : undefined,
           json: flags.json,
           iceServers: flags.iceServer,
+          token: flags.token,
           logger: createRootLogger(flags.logLevel),
         },
         { out: ctx.stdout, signal: ctx.signal },

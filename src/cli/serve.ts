@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { runServer } from '../signaling/run.js';
 import { createRootLogger, LOG_LEVELS, type LogLevel } from '../util/log.js';
@@ -11,6 +12,9 @@ interface ServeFlags {
   maxMessageBytes: number;
   rate: number;
   allowedOrigin?: string[];
+  authSecret?: string;
+  tlsCert?: string;
+  tlsKey?: string;
   logLevel: LogLevel;
 }
 
@@ -38,6 +42,9 @@ export function registerServe(program: Command, ctx: CommandContext): void {
       'browser Origin allowed to connect (repeatable; default: any origin)',
       collect,
     )
+    .option('--auth-secret <secret>', 'require ?token=, an HS256 JWT {room, username, exp} (or set ENGAGE_AUTH_SECRET)')
+    .option('--tls-cert <file>', 'PEM certificate: serve wss:// and https://')
+    .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, 'info')
     .addHelpText(
       'after',
@@ -46,6 +53,15 @@ export function registerServe(program: Command, ctx: CommandContext): void {
     .action(async (flags: ServeFlags) => {
       if (!LOG_LEVELS.includes(flags.logLevel))
         ctx.usage(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+      if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) ctx.usage('--tls-cert and --tls-key go together');
+      let tls: { cert: Buffer; key: Buffer } | undefined;
+      if (flags.tlsCert !== undefined && flags.tlsKey !== undefined) {
+        try {
+          tls = { cert: readFileSync(flags.tlsCert), key: readFileSync(flags.tlsKey) };
+        } catch (err) {
+          ctx.usage(`cannot read the TLS files: ${(err as Error).message}`);
+        }
+      }
       const logger = createRootLogger(flags.logLevel);
       await runServer(
         {
@@ -55,6 +71,8 @@ export function registerServe(program: Command, ctx: CommandContext): void {
           maxMessageBytes: flags.maxMessageBytes,
           rate: flags.rate,
           allowedOrigins: flags.allowedOrigin ?? [],
+          authSecret: flags.authSecret ?? process.env.ENGAGE_AUTH_SECRET,
+          tls,
           logger,
         },
         ctx.signal,

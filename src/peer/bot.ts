@@ -13,6 +13,8 @@ export interface BotOptions {
   name: string;
   feeds?: MediaFeed[];
   iceServers?: RTCIceServer[];
+  /** For a server run with --auth-secret. */
+  token?: string;
   /** Record every remote track under this folder: `<dir>/<room>/<peer>/<start-time>-<kind>.webm`. */
   recordDir?: string;
   connectTimeoutMs?: number;
@@ -74,6 +76,7 @@ export class Bot extends EventEmitter<BotEvents> {
       url: opts.url,
       room: opts.room,
       name: opts.name,
+      token: opts.token,
       signal: opts.signal,
       logger: opts.logger,
     });

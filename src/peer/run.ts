@@ -27,6 +27,8 @@ export interface JoinOptions {
   chatInput?: Readable;
   json: boolean;
   iceServers?: string[];
+  /** For a server run with --auth-secret. */
+  token?: string;
   statsIntervalMs?: number;
   logger?: Logger;
 }
@@ -67,6 +69,7 @@ export async function runJoin(opts: JoinOptions, io: JoinIo): Promise<JoinResult
       name,
       feeds,
       iceServers,
+      token: opts.token,
       recordDir: opts.recordDir,
       signal: io.signal,
       logger: opts.logger ?? silentLogger,

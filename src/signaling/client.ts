@@ -29,6 +29,8 @@ export interface ClientOptions {
   url: string;
   room: string;
   name: string;
+  /** For a server run with --auth-secret: the JWT naming this room and username. */
+  token?: string;
   /** Send ?username= so a taken name fails at the upgrade (HTTP 409); default true. */
   claimNameInUrl?: boolean;
   connectTimeoutMs?: number;
@@ -37,7 +39,7 @@ export interface ClientOptions {
 }
 
 /** Builds the socket URL of a room from a server URL (ws/wss/http/https, with or without a room path). */
-export function roomUrl(base: string, room: string, username?: string): string {
+export function roomUrl(base: string, room: string, username?: string, token?: string): string {
   const u = new URL(base);
   if (u.protocol === 'http:') u.protocol = 'ws:';
   if (u.protocol === 'https:') u.protocol = 'wss:';
@@ -46,6 +48,7 @@ export function roomUrl(base: string, room: string, username?: string): string {
   if (!/\/room\/[^/]+\/?$/.test(u.pathname))
     u.pathname = `${u.pathname.replace(/\/$/, '')}/room/${encodeURIComponent(room)}/`;
   if (username !== undefined) u.searchParams.set('username', username);
+  if (token !== undefined) u.searchParams.set('token', token);
   return u.toString();
 }
 
@@ -88,7 +91,7 @@ export class SignalingClient extends EventEmitter<ClientEvents> {
   }
 
   static async connect(opts: ClientOptions): Promise<SignalingClient> {
-    const url = roomUrl(opts.url, opts.room, opts.claimNameInUrl === false ? undefined : opts.name);
+    const url = roomUrl(opts.url, opts.room, opts.claimNameInUrl === false ? undefined : opts.name, opts.token);
     const ws = new WebSocket(url, { perMessageDeflate: false });
     const client = new SignalingClient(ws, opts.room, opts.name, opts.logger ?? silentLogger);
     const opened = new Promise<void>((resolve, reject) => {

@@ -14,6 +14,8 @@ export class Member {
   /** Order of this member's `new-join` within its room; undefined until it has sent one. */
   joinSeq: number | undefined;
   lastSeen = performance.now();
+  /** With --auth-secret: when the socket's token expires (seconds since the epoch). */
+  expiresAtS: number | undefined;
   readonly bucket: TokenBucket;
 
   constructor(

@@ -5,6 +5,7 @@ import {
   type IncomingMessage,
   type ServerResponse,
 } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
@@ -23,6 +24,7 @@ import {
   ROOM_NAME,
   usernameProblem,
 } from './protocol.js';
+import { verifyRoomToken } from './auth.js';
 import { Member, RoomRegistry } from './rooms.js';
 
 export interface ServerOptions {
@@ -40,12 +42,19 @@ export interface ServerOptions {
   /** Terminate a socket that sent nothing, not even a pong, for this long. */
   heartbeatTimeoutMs?: number;
   logger?: Logger;
+  /**
+   * When set, an upgrade needs `?token=`: an HS256 JWT naming the room and the username, with an
+   * expiry. The token's username is then the only name the socket may use.
+   */
+  authSecret?: string;
+  /** PEM certificate and key: serve wss:// and https:// instead of ws:// and http://. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
   /** Handles plain HTTP requests the server itself does not serve (the web client); returns false for 404. */
   httpFallback?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
-type ResolvedOptions = Required<Omit<ServerOptions, 'httpFallback' | 'logger'>> &
-  Pick<ServerOptions, 'httpFallback'>;
+type ResolvedOptions = Required<Omit<ServerOptions, 'httpFallback' | 'logger' | 'authSecret' | 'tls'>> &
+  Pick<ServerOptions, 'httpFallback' | 'authSecret' | 'tls'>;
 
 const DEFAULTS = {
   host: '127.0.0.1',
@@ -111,7 +120,8 @@ export class SignalingServer {
     // stays; only frames beyond it (which ws would otherwise buffer whole) close the socket with 1009.
     const hardCap = this.opts.maxMessageBytes + 1024 * 1024;
     this.wss = new WebSocketServer({ noServer: true, maxPayload: hardCap, perMessageDeflate: false });
-    this.http = createServer((req, res) => this.onRequest(req, res));
+    const onRequest = (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res);
+    this.http = this.opts.tls ? createHttpsServer(this.opts.tls, onRequest) : createServer(onRequest);
     this.http.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
     this.http.on('clientError', (_err, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
@@ -150,11 +160,11 @@ export class SignalingServer {
     return this.http.address() as AddressInfo;
   }
 
-  /** `ws://host:port`, with the real port. */
+  /** `ws://host:port` (or `wss://` with TLS), with the real port. */
   get url(): string {
     const { address, family, port } = this.address;
     const host = family === 'IPv6' ? `[${address}]` : address;
-    return `ws://${host}:${port}`;
+    return `${this.opts.tls ? 'wss' : 'ws'}://${host}:${port}`;
   }
 
   get closed(): boolean {
@@ -257,7 +267,19 @@ export class SignalingServer {
     ) {
       return this.refuse(socket, 403, `origin ${origin} is not allowed`);
     }
-    const username = url.searchParams.get('username');
+    let username = url.searchParams.get('username');
+    let expiresAtS: number | undefined;
+    if (this.opts.authSecret !== undefined) {
+      const token = url.searchParams.get('token');
+      if (token === null) return this.refuse(socket, 401, 'this server needs ?token= (a JWT for the room and username)');
+      const check = verifyRoomToken(token, this.opts.authSecret, roomName);
+      if (!check.ok) return this.refuse(socket, 401, check.reason);
+      if (username !== null && username !== check.grant.username) {
+        return this.refuse(socket, 401, 'username does not match the token');
+      }
+      username = check.grant.username;
+      expiresAtS = check.grant.exp;
+    }
     if (username !== null) {
       const problem = usernameProblem(username);
       if (problem) return this.refuse(socket, 400, `username: ${problem.replace(/^peer/, 'it')}`);
@@ -265,14 +287,16 @@ export class SignalingServer {
         return this.refuse(socket, 409, `username "${username}" is taken in room ${roomName}`);
       }
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, roomName, username));
+    const name = username;
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, roomName, name, expiresAtS));
   }
 
   // ---- sockets ----------------------------------------------------------------------------------
 
-  private onConnection(ws: WebSocket, roomName: string, username: string | null): void {
+  private onConnection(ws: WebSocket, roomName: string, username: string | null, expiresAtS?: number): void {
     const room = this.registry.getOrCreate(roomName);
     const member = new Member(room, ws, this.opts.rate);
+    member.expiresAtS = expiresAtS;
     ws.on('error', (err) => this.log.debug({ err, room: roomName }, 'socket error'));
     if (room.size >= this.opts.maxRoomSize) {
       this.refuseMember(member, 'room-full', `room ${roomName} is full (${this.opts.maxRoomSize} members)`);
@@ -324,6 +348,9 @@ export class SignalingServer {
   private onFrame(member: Member, data: RawData, isBinary: boolean): void {
     const receivedAt = performance.now();
     member.lastSeen = receivedAt;
+    if (member.expiresAtS !== undefined && Date.now() / 1000 >= member.expiresAtS) {
+      return this.refuseMember(member, 'unauthorized', 'token has expired; reconnect with a fresh one');
+    }
     if (!member.bucket.take(receivedAt)) {
       this.metrics.countIn('invalid');
       return this.sendError(
@@ -461,7 +488,7 @@ export class SignalingServer {
 
 function httpReason(status: number): string {
   return (
-    { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 503: 'Service Unavailable' }[
+    { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 503: 'Service Unavailable' }[
       status
     ] ?? 'Error'
   );

@@ -42,7 +42,10 @@ export function registerServe(program: Command, ctx: CommandContext): void {
       'browser Origin allowed to connect (repeatable; default: any origin)',
       collect,
     )
-    .option('--auth-secret <secret>', 'require ?token=, an HS256 JWT {room, username, exp} (or set ENGAGE_AUTH_SECRET)')
+    .option(
+      '--auth-secret <secret>',
+      'require ?token=, an HS256 JWT {room, username, exp} (or set ENGAGE_AUTH_SECRET)',
+    )
     .option('--tls-cert <file>', 'PEM certificate: serve wss:// and https://')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, 'info')
@@ -53,7 +56,8 @@ export function registerServe(program: Command, ctx: CommandContext): void {
     .action(async (flags: ServeFlags) => {
       if (!LOG_LEVELS.includes(flags.logLevel))
         ctx.usage(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
-      if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) ctx.usage('--tls-cert and --tls-key go together');
+      if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined))
+        ctx.usage('--tls-cert and --tls-key go together');
       let tls: { cert: Buffer; key: Buffer } | undefined;
       if (flags.tlsCert !== undefined && flags.tlsKey !== undefined) {
         try {

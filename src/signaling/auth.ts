@@ -24,7 +24,12 @@ export function signRoomToken(grant: RoomGrant, secret: string): string {
  * Verifies an HS256 JWT naming `room` and a username, with an expiry (../shared/protocol.md, Security).
  * Only HS256 is accepted, whatever the header says, so a token cannot downgrade itself to `none`.
  */
-export function verifyRoomToken(token: string, secret: string, room: string, nowS = Date.now() / 1000): TokenCheck {
+export function verifyRoomToken(
+  token: string,
+  secret: string,
+  room: string,
+  nowS = Date.now() / 1000,
+): TokenCheck {
   const parts = token.split('.');
   if (parts.length !== 3) return { ok: false, reason: 'token is not a JWT' };
   const [header, payload, signature] = parts as [string, string, string];
@@ -42,7 +47,8 @@ export function verifyRoomToken(token: string, secret: string, room: string, now
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
     return { ok: false, reason: 'token signature does not match' };
   }
-  if (typeof claims !== 'object' || claims === null) return { ok: false, reason: 'token claims must be an object' };
+  if (typeof claims !== 'object' || claims === null)
+    return { ok: false, reason: 'token claims must be an object' };
   if (typeof claims.exp !== 'number') return { ok: false, reason: 'token has no expiry (exp)' };
   if (claims.exp <= nowS) return { ok: false, reason: 'token has expired' };
   if (claims.room !== room) return { ok: false, reason: `token is not for room ${room}` };

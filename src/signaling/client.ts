@@ -91,7 +91,12 @@ export class SignalingClient extends EventEmitter<ClientEvents> {
   }
 
   static async connect(opts: ClientOptions): Promise<SignalingClient> {
-    const url = roomUrl(opts.url, opts.room, opts.claimNameInUrl === false ? undefined : opts.name, opts.token);
+    const url = roomUrl(
+      opts.url,
+      opts.room,
+      opts.claimNameInUrl === false ? undefined : opts.name,
+      opts.token,
+    );
     const ws = new WebSocket(url, { perMessageDeflate: false });
     const client = new SignalingClient(ws, opts.room, opts.name, opts.logger ?? silentLogger);
     const opened = new Promise<void>((resolve, reject) => {

@@ -271,7 +271,8 @@ export class SignalingServer {
     let expiresAtS: number | undefined;
     if (this.opts.authSecret !== undefined) {
       const token = url.searchParams.get('token');
-      if (token === null) return this.refuse(socket, 401, 'this server needs ?token= (a JWT for the room and username)');
+      if (token === null)
+        return this.refuse(socket, 401, 'this server needs ?token= (a JWT for the room and username)');
       const check = verifyRoomToken(token, this.opts.authSecret, roomName);
       if (!check.ok) return this.refuse(socket, 401, check.reason);
       if (username !== null && username !== check.grant.username) {
@@ -488,8 +489,13 @@ export class SignalingServer {
 
 function httpReason(status: number): string {
   return (
-    { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 503: 'Service Unavailable' }[
-      status
-    ] ?? 'Error'
+    {
+      400: 'Bad Request',
+      401: 'Unauthorized',
+      403: 'Forbidden',
+      404: 'Not Found',
+      409: 'Conflict',
+      503: 'Service Unavailable',
+    }[status] ?? 'Error'
   );
 }

@@ -11,6 +11,7 @@ import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { UsageError } from '../util/errors.js';
 import { type Logger, silentLogger } from '../util/log.js';
+import { verifyRoomToken } from './auth.js';
 import { actionLabel, SignalingMetrics } from './metrics.js';
 import {
   CLOSE_CODES,
@@ -24,7 +25,6 @@ import {
   ROOM_NAME,
   usernameProblem,
 } from './protocol.js';
-import { verifyRoomToken } from './auth.js';
 import { Member, RoomRegistry } from './rooms.js';
 
 export interface ServerOptions {

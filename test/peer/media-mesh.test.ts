@@ -106,4 +106,32 @@ describe('bots with media and recording', () => {
     }
     expect(ann!.links.get('ben')?.state).toBe('connected');
   }, 60_000);
+
+  it("sends a user's own file: a recording made by one bot is another bot's --video", async () => {
+    const [ann, ben] = await meshOf(['ann', 'ben']);
+    await new Promise((r) => setTimeout(r, 2000));
+    await Promise.all([ann!.close(), ben!.close()]);
+    const recording = filesUnder(join(dir, 'ben', 'media', 'ann')).find((f) => f.endsWith('-video.webm'))!;
+
+    const feeds = await loadFeeds(recording, 'builtin-light');
+    const sender = await Bot.join({ url: s.url, room: 'replay', name: 'cid', feeds });
+    const receiver = await Bot.join({
+      url: s.url,
+      room: 'replay',
+      name: 'dan',
+      feeds: [],
+      recordDir: join(dir, 'dan'),
+    });
+    bots.push(sender, receiver);
+    await fullMesh([sender, receiver]);
+    await new Promise((r) => setTimeout(r, 2000));
+    const link = receiver.links.get('cid')!;
+    expect(link.inbound.video.frames).toBeGreaterThan(30);
+    await Promise.all([sender.close(), receiver.close()]);
+    const replayed = filesUnder(join(dir, 'dan', 'replay', 'cid')).find((f) => f.endsWith('-video.webm'))!;
+    const p = probe(replayed);
+    expect(p.codec).toBe('vp8');
+    expect([p.width, p.height]).toEqual([640, 360]);
+    expect(p.durationS).toBeGreaterThan(1);
+  }, 60_000);
 });

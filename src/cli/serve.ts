@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { runServer } from '../signaling/run.js';
 import { createRootLogger, LOG_LEVELS, type LogLevel } from '../util/log.js';
+import { webClientHandler } from '../web/static.js';
 import type { CommandContext } from './context.js';
 import { collect, intArg, positiveNumberArg } from './options.js';
 
@@ -25,6 +26,7 @@ export function registerServe(program: Command, ctx: CommandContext): void {
     .description(
       'Run the engage signaling server.\n\n' +
         'Rooms live at ws://HOST:PORT/room/<room>/ (the protocol of the original engage app): unique usernames per room, offer/answer relay, peer-left notices. GET /healthz and GET /metrics (Prometheus) on the same port.\n\n' +
+        'A browser client is served at http://HOST:PORT/; opening http://HOST:PORT/room/<room>/?username=<name> joins that room as that name.\n\n' +
         'Prints one line with its ws:// URL to stdout; logs go to stderr (JSON, or pretty on a terminal). Ctrl-C or SIGTERM closes every socket with 1001 and exits 0.',
     )
     .option('--host <address>', 'address to listen on', '127.0.0.1')
@@ -78,10 +80,14 @@ export function registerServe(program: Command, ctx: CommandContext): void {
           authSecret: flags.authSecret ?? process.env.ENGAGE_AUTH_SECRET,
           tls,
           logger,
+          httpFallback: webClientHandler(),
         },
         ctx.signal,
         (server) =>
-          ctx.stdout(`engage serve listening on ${server.url} (rooms: /room/<room>/, /healthz, /metrics)`),
+          ctx.stdout(
+            `engage serve listening on ${server.url} (rooms: /room/<room>/, /healthz, /metrics; ` +
+              `web client: ${server.url.replace(/^ws/, 'http')}/)`,
+          ),
       );
     });
 }

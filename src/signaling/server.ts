@@ -11,7 +11,6 @@ import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { UsageError } from '../util/errors.js';
 import { type Logger, silentLogger } from '../util/log.js';
-import { verifyRoomToken } from './auth.js';
 import { actionLabel, SignalingMetrics } from './metrics.js';
 import {
   CLOSE_CODES,
@@ -22,10 +21,9 @@ import {
   type NewOffer,
   type PeerLeft,
   parseClientFrame,
-  ROOM_NAME,
-  usernameProblem,
 } from './protocol.js';
 import { Member, RoomRegistry } from './rooms.js';
+import { admitUpgrade, httpReason } from './upgrade.js';
 
 export interface ServerOptions {
   host?: string;
@@ -71,8 +69,6 @@ const DEFAULTS = {
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 /** How long close() lets sockets finish their closing handshake before terminating them. */
 const CLOSE_GRACE_MS = 1000;
-
-const ROOM_PATH = /^\/(?:ws\/)?room\/([^/]*)\/?$/;
 
 function resolveOptions(o: ServerOptions): ResolvedOptions {
   const r = { ...DEFAULTS, ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) };
@@ -242,54 +238,14 @@ export class SignalingServer {
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
     if (this.closed) return this.refuse(socket, 503, 'server is shutting down');
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '/', 'http://engage.invalid');
-    } catch {
-      return this.refuse(socket, 400, 'malformed request URL');
-    }
-    const match = ROOM_PATH.exec(url.pathname);
-    if (!match) return this.refuse(socket, 404, 'the WebSocket endpoint is /room/<room>/');
-    let roomName: string;
-    try {
-      roomName = decodeURIComponent(match[1] ?? '');
-    } catch {
-      return this.refuse(socket, 400, 'malformed room name');
-    }
-    if (!ROOM_NAME.test(roomName)) {
-      return this.refuse(socket, 400, 'room name must be 1-64 characters of A-Z a-z 0-9 _ -');
-    }
-    const origin = req.headers.origin;
-    if (
-      this.opts.allowedOrigins.length > 0 &&
-      origin !== undefined &&
-      !this.opts.allowedOrigins.includes(origin)
-    ) {
-      return this.refuse(socket, 403, `origin ${origin} is not allowed`);
-    }
-    let username = url.searchParams.get('username');
-    let expiresAtS: number | undefined;
-    if (this.opts.authSecret !== undefined) {
-      const token = url.searchParams.get('token');
-      if (token === null)
-        return this.refuse(socket, 401, 'this server needs ?token= (a JWT for the room and username)');
-      const check = verifyRoomToken(token, this.opts.authSecret, roomName);
-      if (!check.ok) return this.refuse(socket, 401, check.reason);
-      if (username !== null && username !== check.grant.username) {
-        return this.refuse(socket, 401, 'username does not match the token');
-      }
-      username = check.grant.username;
-      expiresAtS = check.grant.exp;
-    }
-    if (username !== null) {
-      const problem = usernameProblem(username);
-      if (problem) return this.refuse(socket, 400, `username: ${problem.replace(/^peer/, 'it')}`);
-      if (this.registry.get(roomName)?.memberNamed(username)) {
-        return this.refuse(socket, 409, `username "${username}" is taken in room ${roomName}`);
-      }
-    }
-    const name = username;
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, roomName, name, expiresAtS));
+    const admission = admitUpgrade(req, {
+      allowedOrigins: this.opts.allowedOrigins,
+      authSecret: this.opts.authSecret,
+      nameTaken: (room, name) => this.registry.get(room)?.memberNamed(name) !== undefined,
+    });
+    if (!admission.ok) return this.refuse(socket, admission.status, admission.reason);
+    const { room, username, expiresAtS } = admission;
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, room, username, expiresAtS));
   }
 
   // ---- sockets ----------------------------------------------------------------------------------
@@ -485,17 +441,4 @@ export class SignalingServer {
       this.metrics.countOut('error', 1);
     }
   }
-}
-
-function httpReason(status: number): string {
-  return (
-    {
-      400: 'Bad Request',
-      401: 'Unauthorized',
-      403: 'Forbidden',
-      404: 'Not Found',
-      409: 'Conflict',
-      503: 'Service Unavailable',
-    }[status] ?? 'Error'
-  );
 }

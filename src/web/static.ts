@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../util/package-root.js';
 
 /** The page's files, by URL path. They are plain hand-written HTML, JS and CSS: no build step. */
 const FILES = {
@@ -40,14 +40,7 @@ const COMMON_HEADERS = {
 
 /** `src/web` under the package root, found from this module whether it runs from src/ or dist/. */
 export function webDir(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir)
-      throw new Error('engage: cannot find the package root (package.json) to locate src/web/');
-    dir = parent;
-  }
-  return path.join(dir, 'src', 'web');
+  return path.join(packageRoot(import.meta.url, 'src/web/'), 'src', 'web');
 }
 
 interface Asset {

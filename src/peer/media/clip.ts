@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { UsageError } from '../../util/errors.js';
+import { packageRoot } from '../../util/package-root.js';
 import { MediaFormatError } from './errors.js';
 import { parseIvf } from './ivf.js';
 import { parseOggOpus } from './ogg.js';
@@ -240,12 +239,5 @@ function totalTicks(frames: ClipFrame[]): number {
 
 /** assets/ of the package: found from this module's place, so it works from src/ (vitest) and dist/. */
 export function assetsDir(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir)
-      throw new Error('engage: cannot find the package root (package.json) to locate assets/');
-    dir = parent;
-  }
-  return path.join(dir, 'assets');
+  return path.join(packageRoot(import.meta.url, 'assets/'), 'assets');
 }

@@ -31,6 +31,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { snapshotFlows } from './shared.js';
 
 const cfg = JSON.parse(process.argv[2] ?? '{}');
 
@@ -228,20 +229,6 @@ function missingLinks(bots) {
   return missing;
 }
 
-function botFlows(bots) {
-  const flows = new Map();
-  for (const b of bots) {
-    for (const link of b.links.values()) {
-      flows.set(`${b.name}<-${link.remoteName}`, {
-        frames: link.inbound.video.frames,
-        videoBytes: link.inbound.video.bytes,
-        audioPackets: link.inbound.audio.packets,
-      });
-    }
-  }
-  return flows;
-}
-
 async function runBots() {
   const { Bot } = await import('../dist/peer/bot.js');
   const { loadFeeds } = await import('../dist/peer/media/feeds.js');
@@ -284,7 +271,7 @@ async function runBots() {
   progress(`mesh up in ${setupMs.toFixed(0)} ms, media flowing; settling ${cfg.settleS} s`);
   await sleep(cfg.settleS * 1000);
 
-  const flows0 = botFlows(bots);
+  const flows0 = snapshotFlows(bots);
   const sent0 = feeds.map((f) => f.stats.framesSent);
   await send({ type: 'window', phase: 'start' });
   const machine0 = machineCpuS();
@@ -297,7 +284,7 @@ async function runBots() {
   await send({ type: 'window', phase: 'end' });
   clearInterval(timer);
   sample();
-  const flows1 = botFlows(bots);
+  const flows1 = snapshotFlows(bots);
   const sent1 = feeds.map((f) => f.stats.framesSent);
   const stillConnected = cfg.k * (cfg.k - 1) - missingLinks(bots);
 

@@ -35,6 +35,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { table } from './shared.js';
 
 const CHILD = fileURLToPath(new URL('./bot-vs-browser-child.js', import.meta.url));
 const CLIP = fileURLToPath(new URL('../assets/video-640x360.ivf', import.meta.url));
@@ -324,14 +325,6 @@ function marginal(results, ks, cmp) {
 // ---- printing ---------------------------------------------------------------------------------------------
 
 /** A text table; the columns listed in `left` are aligned left, the others (numbers) right. */
-function table(headers, rows, left = [0]) {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const line = (cells) =>
-    cells
-      .map((c, i) => (left.includes(i) ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i])))
-      .join('  ');
-  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
-}
 
 const f0 = (n) => n.toFixed(0);
 const f1 = (n) => n.toFixed(1);

@@ -20,6 +20,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { snapshotFlows } from './shared.js';
 
 const cfg = JSON.parse(process.argv[2] ?? '{}');
 const LOOP_RESOLUTION_MS = 5;
@@ -56,19 +57,6 @@ function linkStates(bots) {
 }
 
 /** Every directed flow: the link of `receiver` to `sender`, and what has arrived on it so far. */
-function snapshotFlows(bots) {
-  const flows = new Map();
-  for (const b of bots) {
-    for (const link of b.links.values()) {
-      flows.set(`${b.name}<-${link.remoteName}`, {
-        frames: link.inbound.video.frames,
-        videoBytes: link.inbound.video.bytes,
-        audioPackets: link.inbound.audio.packets,
-      });
-    }
-  }
-  return flows;
-}
 
 const summarize = (values) => {
   if (values.length === 0) return { min: 0, avg: 0, max: 0 };

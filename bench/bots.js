@@ -23,6 +23,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { table } from './shared.js';
 
 const CHILD = fileURLToPath(new URL('./bots-child.js', import.meta.url));
 const PROFILES = ['builtin', 'builtin-light', 'none'];
@@ -255,14 +256,6 @@ function ratios(results, config) {
 // ---- printing ---------------------------------------------------------------------------------------------
 
 /** A text table; the columns listed in `left` are aligned left, the others (numbers) right. */
-function table(headers, rows, left = [0]) {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const line = (cells) =>
-    cells
-      .map((c, i) => (left.includes(i) ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i])))
-      .join('  ');
-  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
-}
 
 const f0 = (n) => n.toFixed(0);
 const f1 = (n) => n.toFixed(1);

@@ -1,0 +1,26 @@
+// Pieces the benchmarks share: the plain-text table they print and what a bot's links have received.
+
+/** A plain-text table: column widths from the widest cell, columns in `left` aligned left. */
+export function table(headers, rows, left = [0]) {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (cells) =>
+    cells
+      .map((c, i) => (left.includes(i) ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i])))
+      .join('  ');
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/** Per directed link, what has arrived so far (for deltas over a measuring window). */
+export function snapshotFlows(bots) {
+  const flows = new Map();
+  for (const b of bots) {
+    for (const link of b.links.values()) {
+      flows.set(`${b.name}<-${link.remoteName}`, {
+        frames: link.inbound.video.frames,
+        videoBytes: link.inbound.video.bytes,
+        audioPackets: link.inbound.audio.packets,
+      });
+    }
+  }
+  return flows;
+}

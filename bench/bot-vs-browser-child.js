@@ -31,26 +31,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { snapshotFlows } from './shared.js';
+import { snapshotFlows, summarize } from './shared.js';
 
 const cfg = JSON.parse(process.argv[2] ?? '{}');
 
-const CHROMIUM = '/usr/bin/chromium';
-/** Exactly the flags of test/e2e/browser.test.ts. */
-const CHROMIUM_ARGS = [
-  '--use-fake-ui-for-media-stream',
-  '--use-fake-device-for-media-stream',
-  '--allow-loopback-in-peer-connection',
-  '--disable-features=WebRtcHideLocalIpsWithMdns',
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+/** Exactly how test/e2e/browser.test.ts launches Chromium (test/helpers/chromium.json). */
+const { executable: CHROMIUM, args: CHROMIUM_ARGS } = JSON.parse(
+  readFileSync(new URL('../test/helpers/chromium.json', import.meta.url), 'utf8'),
+);
 const SAMPLE_MS = 250;
 /** Browser setup: a mesh whose live links stop growing for this long is as far as it will get. */
 const STALL_MS = 20_000;
@@ -209,15 +197,6 @@ function treeSampler(pids) {
     },
   };
 }
-
-const summarize = (values) => {
-  if (values.length === 0) return { min: 0, avg: 0, max: 0 };
-  return {
-    min: Math.min(...values),
-    avg: values.reduce((a, b) => a + b, 0) / values.length,
-    max: Math.max(...values),
-  };
-};
 
 // ---- bots -----------------------------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { snapshotFlows } from './shared.js';
+import { snapshotFlows, summarize } from './shared.js';
 
 const cfg = JSON.parse(process.argv[2] ?? '{}');
 const LOOP_RESOLUTION_MS = 5;
@@ -57,15 +57,6 @@ function linkStates(bots) {
 }
 
 /** Every directed flow: the link of `receiver` to `sender`, and what has arrived on it so far. */
-
-const summarize = (values) => {
-  if (values.length === 0) return { min: 0, avg: 0, max: 0 };
-  return {
-    min: Math.min(...values),
-    avg: values.reduce((a, b) => a + b, 0) / values.length,
-    max: Math.max(...values),
-  };
-};
 
 const quantile = (sorted, q) =>
   sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];

@@ -24,3 +24,13 @@ export function snapshotFlows(bots) {
   }
   return flows;
 }
+
+/** min, avg and max of a list (zeros when empty). */
+export const summarize = (values) => {
+  if (values.length === 0) return { min: 0, avg: 0, max: 0 };
+  return {
+    min: Math.min(...values),
+    avg: values.reduce((a, b) => a + b, 0) / values.length,
+    max: Math.max(...values),
+  };
+};

@@ -11,27 +11,12 @@ import { Bot } from '../../src/peer/bot.js';
 import { loadFeeds } from '../../src/peer/media/feeds.js';
 import { webClientHandler } from '../../src/web/static.js';
 import { until } from '../helpers/bots.js';
+import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium.js';
 import { filesUnder, probe } from '../helpers/ffprobe.js';
 import { useServer } from '../helpers/server.js';
 
 const BIN = fileURLToPath(new URL('../../bin/engage.js', import.meta.url));
 const ARTIFACTS = fileURLToPath(new URL('../../artifacts/', import.meta.url));
-const CHROMIUM = '/usr/bin/chromium';
-/** Fake camera and microphone, loopback ICE without mDNS, and no network at all beyond 127.0.0.1. */
-const CHROMIUM_ARGS = [
-  '--use-fake-ui-for-media-stream',
-  '--use-fake-device-for-media-stream',
-  '--allow-loopback-in-peer-connection',
-  '--disable-features=WebRtcHideLocalIpsWithMdns',
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 /** A browser without a camera or microphone: the page must fall back to its generated test picture. */
 const NO_DEVICES = `navigator.mediaDevices.getUserMedia = () =>
   Promise.reject(new DOMException('Requested device not found', 'NotFoundError'));`;

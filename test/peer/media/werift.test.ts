@@ -19,12 +19,16 @@ it('feeds a werift track: writeRtp keeps the packet intact, a recorder gets ever
   const track = new MediaStreamTrack({ kind: 'video', codec });
   const recorder = new MediaRecorder({
     path: file,
-    tracks: [track],
+    numOfTracks: 1,
     width: 320,
     height: 180,
     disableLipSync: true,
     disableNtp: true,
   });
+  // Handing the track over in the constructor starts the writer in the background, and on a busy
+  // machine it subscribed after the clip's only keyframe in the window had gone by. addTrack resolves
+  // once the writer listens, so the first packet sent is the first packet recorded.
+  await recorder.addTrack(track);
   const source = new ClipSource(clip, { payloadType: 96 });
   const mutated: RtpPacket[] = [];
   const unsubscribe = source.subscribe((packet) => {

@@ -165,9 +165,11 @@ export class RunAggregate implements MetricValues {
   }
 
   /** Takes the time-series point for second `t`, with the generator's own readings. */
-  tick(t: number, generator: { cpuPct: number; rssMb: number; mainLoopLagMs: number }): void {
+  /** `cpuPct` is undefined when the interval was too short to measure; the series repeats the last reading. */
+  tick(t: number, generator: { cpuPct: number | undefined; rssMb: number; mainLoopLagMs: number }): void {
     const loopLagMs = Math.max(generator.mainLoopLagMs, ...this.hostLag.values());
-    this.gauges.get('generator_cpu_pct')!.add(generator.cpuPct);
+    if (generator.cpuPct !== undefined) this.gauges.get('generator_cpu_pct')!.add(generator.cpuPct);
+    const cpuPct = generator.cpuPct ?? this.timeSeries.at(-1)?.cpuPct ?? 0;
     this.gauges.get('generator_rss_mb')!.add(generator.rssMb);
     this.gauges.get('generator_loop_lag_ms')!.add(loopLagMs);
     const live = [...this.latest.values()].filter((s) => {
@@ -197,7 +199,7 @@ export class RunAggregate implements MetricValues {
         ),
       ),
       errors: this.counters.signal_errors,
-      cpuPct: round(generator.cpuPct),
+      cpuPct: round(cpuPct),
       rssMb: round(generator.rssMb),
       loopLagMs: round(loopLagMs),
     });

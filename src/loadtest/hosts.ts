@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { sweepBuffersOnOwnThread } from './gc.js';
 import { BotHost } from './host.js';
 import type { HostCommand, HostEvent, HostMessage } from './messages.js';
 
@@ -27,6 +28,7 @@ export function startWorkerHost(
   onEvent: (e: HostEvent, source: HostHandle) => void,
   onError: (err: Error) => void,
 ): HostHandle {
+  sweepBuffersOnOwnThread();
   // A larger young generation means fewer scavenges of the per-packet garbage werift makes.
   const worker = new Worker(workerEntry(), { resourceLimits: { maxYoungGenerationSizeMb: 64 } });
   const handle: HostHandle = {

@@ -117,10 +117,15 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
   let cpuAt = performance.now();
   const tick = () => {
     const now = performance.now();
-    const cpu = process.cpuUsage(cpuBase);
-    const cpuPct = ((cpu.user + cpu.system) / 1000 / Math.max(1, now - cpuAt)) * 100;
-    cpuBase = process.cpuUsage();
-    cpuAt = now;
+    // The kernel accounts CPU time in scheduler ticks, so a short last interval (the final tick after the
+    // bots left) reads far off, even above 100% per core: such a reading is left out of the CPU figures.
+    let cpuPct: number | undefined;
+    if (now - cpuAt >= 500) {
+      const cpu = process.cpuUsage(cpuBase);
+      cpuPct = ((cpu.user + cpu.system) / 1000 / (now - cpuAt)) * 100;
+      cpuBase = process.cpuUsage();
+      cpuAt = now;
+    }
     agg.tick(Math.round(elapsedS()), {
       cpuPct,
       rssMb: process.memoryUsage.rss() / 1024 / 1024,

@@ -9,7 +9,8 @@
 #   video-640x360.ivf  VP8 640x360 30 fps ~300 kbps   `--video builtin`, the default profile
 #   video-320x180.ivf  VP8 320x180 15 fps ~120 kbps   `builtin-light`, the load-test profile
 #   audio-20ms.ogg     Opus 48 kHz stereo ~32 kbps, 20 ms packets   (default)
-#   audio-60ms.ogg     Opus 48 kHz stereo ~32 kbps, 60 ms packets   (load test: a third of the packets)
+#   audio-120ms.ogg    Opus 48 kHz stereo ~32 kbps, 120 ms packets  (`builtin-light`, the load-test profile:
+#                      a sixth of the packets; RFC 6716 allows 120 ms, and a 20-bot mesh is bound by packets)
 #
 # Why these options:
 # - A keyframe exactly every second (-g = -keyint_min = fps): a file cannot make a keyframe on demand, so
@@ -66,6 +67,6 @@ audio() {
 video 640 360 30 300 video-640x360.ivf
 video 320 180 15 120 video-320x180.ivf
 audio 20 audio-20ms.ogg
-audio 60 audio-60ms.ogg
+audio 120 audio-120ms.ogg
 
-ls -l video-640x360.ivf video-320x180.ivf audio-20ms.ogg audio-60ms.ogg
+ls -l video-640x360.ivf video-320x180.ivf audio-20ms.ogg audio-120ms.ogg

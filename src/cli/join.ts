@@ -56,7 +56,7 @@ export function registerJoin(program: Command, ctx: CommandContext): void {
     )
     .option(
       '--audio <source>',
-      'builtin, builtin-light (60 ms packets), none, or an Ogg/WebM file (Opus)',
+      'builtin, builtin-light (120 ms packets), none, or an Ogg/WebM file (Opus)',
       'builtin',
     )
     .option('--chat <text>', 'send this chat message once the first data channel opens')

@@ -65,7 +65,7 @@ export function registerLoadtest(program: Command, ctx: CommandContext): void {
     )
     .option(
       '--audio <source>',
-      'builtin-light (60 ms packets), builtin (20 ms), none, or an Ogg/WebM file',
+      'builtin-light (120 ms packets), builtin (20 ms), none, or an Ogg/WebM file',
       'builtin-light',
     )
     .option(

@@ -14,7 +14,7 @@ export interface PlanSummary {
   workers: number;
   video: string;
   audio: string;
-  /** What was actually sent, in words: "VP8 320x180 15 fps ~120 kbps; Opus stereo 60 ms packets ~33 kbps". */
+  /** What was actually sent, in words: "VP8 320x180 15 fps ~120 kbps; Opus stereo 120 ms packets ~32 kbps". */
   media: string;
   recording: boolean;
 }

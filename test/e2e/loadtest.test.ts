@@ -96,7 +96,7 @@ describe('engage loadtest (CLI)', () => {
     expect(t.chat_rtt_ms.count).toBeGreaterThan(0);
     expect(c.chat_received).toBeGreaterThan(0);
     expect(c.chat_received).toBeLessThanOrEqual(c.chat_sent);
-    expect(r.plan.media).toMatch(/VP8 320x180 15 fps.*Opus stereo 60 ms/);
+    expect(r.plan.media).toMatch(/VP8 320x180 15 fps.*Opus stereo 120 ms/);
     expect(r.server.source).toBe('embedded');
     expect(r.server.errors).toEqual({});
     expect(r.timeSeries.length).toBeGreaterThan(4);

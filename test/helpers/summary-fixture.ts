@@ -100,7 +100,7 @@ export function fixtureSummary(options: FixtureOptions = {}): RunSummary {
       workers: 4,
       video: 'builtin:vp8-180p',
       audio: 'builtin:opus-stereo',
-      media: 'VP8 320x180 15 fps ~120 kbps; Opus stereo 60 ms packets ~33 kbps',
+      media: 'VP8 320x180 15 fps ~120 kbps; Opus stereo 120 ms packets ~32 kbps',
       recording: false,
     },
     thresholds: [

@@ -49,8 +49,11 @@ export type Clip = VideoClip | AudioClip;
 export const BUILTIN_CLIPS = {
   /** 640x360 30 fps ~300 kbps VP8; Opus in 20 ms packets. */
   builtin: { video: 'video-640x360.ivf', audio: 'audio-20ms.ogg' },
-  /** Load-test profile: 320x180 15 fps ~120 kbps VP8; Opus in 60 ms packets (a third of the packets). */
-  'builtin-light': { video: 'video-320x180.ivf', audio: 'audio-60ms.ogg' },
+  /**
+   * Load-test profile: 320x180 15 fps ~120 kbps VP8; Opus in 120 ms packets (a sixth of the packets of
+   * 20 ms ones). A 20-bot mesh is bound by packets per second, not bytes.
+   */
+  'builtin-light': { video: 'video-320x180.ivf', audio: 'audio-120ms.ogg' },
 } as const satisfies Record<string, Record<ClipKind, string>>;
 
 export type BuiltinClipName = keyof typeof BUILTIN_CLIPS;

@@ -31,7 +31,7 @@ describe('loadClip', () => {
     expect(video.frames.length).toBe(150);
     expect(video.frames[0]!.durationTicks).toBe(6000);
     const audio = await loadClip('builtin-light', 'audio');
-    expect(audio.frames.every((f) => f.durationTicks === 2880)).toBe(true);
+    expect(audio.frames.every((f) => f.durationTicks === 5760)).toBe(true);
   });
 
   it('reads a file once per process: every caller gets the same clip', async () => {
@@ -54,11 +54,11 @@ describe('loadClip', () => {
 
   it('names the file in format errors, and does not cache them', async () => {
     const file = path.join(dir, 'broken.ogg');
-    writeFileSync(file, readFileSync(path.join(assetsDir(), 'audio-60ms.ogg')).subarray(0, 100));
+    writeFileSync(file, readFileSync(path.join(assetsDir(), 'audio-120ms.ogg')).subarray(0, 100));
     await expect(loadClip(file, 'audio')).rejects.toThrow(MediaFormatError);
     await expect(loadClip(file, 'audio')).rejects.toThrow(/broken\.ogg: Ogg file is truncated/);
-    writeFileSync(file, readFileSync(path.join(assetsDir(), 'audio-60ms.ogg')));
-    expect((await loadClip(file, 'audio')).frames.length).toBe(167);
+    writeFileSync(file, readFileSync(path.join(assetsDir(), 'audio-120ms.ogg')));
+    expect((await loadClip(file, 'audio')).frames.length).toBe(84);
   });
 });
 

@@ -9,7 +9,7 @@ import { ffprobePacketCount, hasFfprobe } from './ffmpeg.js';
 
 const assets = assetsDir();
 const audio20 = path.join(assets, 'audio-20ms.ogg');
-const audio60 = path.join(assets, 'audio-60ms.ogg');
+const audio120 = path.join(assets, 'audio-120ms.ogg');
 
 describe('parseOggOpus', () => {
   it('reads the 20 ms clip: stereo, 501 packets of 960 samples, ~10 s', () => {
@@ -21,12 +21,12 @@ describe('parseOggOpus', () => {
     expect(seconds).toBeCloseTo(10, 1);
   });
 
-  it('reads the 60 ms clip: 167 packets of 2880 samples, ~10 s', () => {
-    const { head, packets } = parseOggOpus(readFileSync(audio60));
+  it('reads the 120 ms clip: 84 packets of 5760 samples (code-3 packets of six 20 ms CELT frames), ~10 s', () => {
+    const { head, packets } = parseOggOpus(readFileSync(audio120));
     expect(head.channels).toBe(2);
-    expect(packets.length).toBe(167);
-    expect(new Set(packets.map((p) => p.samples))).toEqual(new Set([2880]));
-    expect(packets.reduce((sum, p) => sum + p.samples, 0) / 48000).toBeCloseTo(10, 1);
+    expect(packets.length).toBe(84);
+    expect(new Set(packets.map((p) => p.samples))).toEqual(new Set([5760]));
+    expect(packets.reduce((sum, p) => sum + p.samples, 0) / 48000).toBeCloseTo(10.08, 2);
     // ~32 kbps
     const kbps = (packets.reduce((sum, p) => sum + p.data.length, 0) * 8) / 10 / 1000;
     expect(kbps).toBeGreaterThan(24);
@@ -35,7 +35,7 @@ describe('parseOggOpus', () => {
 
   it.skipIf(!hasFfprobe)('counts as many packets as ffprobe', () => {
     expect(parseOggOpus(readFileSync(audio20)).packets.length).toBe(ffprobePacketCount(audio20, 'a'));
-    expect(parseOggOpus(readFileSync(audio60)).packets.length).toBe(ffprobePacketCount(audio60, 'a'));
+    expect(parseOggOpus(readFileSync(audio120)).packets.length).toBe(ffprobePacketCount(audio120, 'a'));
   });
 
   describe('rejects malformed files clearly', () => {

@@ -242,7 +242,9 @@ export class PeerLink extends EventEmitter<LinkEvents> {
     const track = new MediaStreamTrack({ kind: feed.kind });
     this.unsubscribers.push(
       feed.subscribe((packet) => {
-        track.writeRtp(packet);
+        // Straight to the track's sender: werift's sender copies the packet before it rewrites the header
+        // for this link, so the feed's packet stays intact; writeRtp would copy it once more per link.
+        track.onReceiveRtp.execute(packet);
         if (this.stateValue !== 'connected') return;
         if (feed.kind === 'audio') this.outbound.audioPackets++;
         else if (packet.header.marker) this.outbound.videoFrames++;

@@ -76,6 +76,8 @@ export class RunAggregate implements MetricValues {
   private readonly failedPairs = new Set<string>();
   private readonly livePairs = new Set<string>();
   private readonly latest = new Map<string, LinkSample>();
+  /** Per directed flow `bot>remote`: whether video ever arrived, and whether it then stopped for a window. */
+  private readonly videoFlows = new Map<string, { started: boolean; stalled: boolean }>();
   /** Latest event-loop lag per host, folded into the generator gauge each second. */
   private readonly hostLag = new Map<unknown, number>();
   durationS = 0;
@@ -136,7 +138,12 @@ export class RunAggregate implements MetricValues {
         return;
       }
       case 'link-sample': {
-        this.latest.set(`${event.bot}>${event.remote}`, event);
+        const flowKey = `${event.bot}>${event.remote}`;
+        this.latest.set(flowKey, event);
+        const flow = this.videoFlows.get(flowKey) ?? { started: false, stalled: false };
+        this.videoFlows.set(flowKey, flow);
+        if (event.videoFps > 0) flow.started = true;
+        else if (flow.started) flow.stalled = true;
         this.trends.get('video_bitrate_kbps')!.add(event.videoKbps);
         this.trends.get('audio_bitrate_kbps')!.add(event.audioKbps);
         this.trends.get('video_fps')!.add(event.videoFps);
@@ -218,6 +225,9 @@ export class RunAggregate implements MetricValues {
     }
     const failedAfterConnecting = [...this.failedPairs].filter((k) => this.connectedPairs.has(k)).length;
     this.counters.links_failed = neverConnected + failedAfterConnecting;
+    const flows = [...this.videoFlows.values()];
+    this.counters.video_flows = flows.filter((f) => f.started && !f.stalled).length;
+    this.counters.video_flows_stalled = flows.filter((f) => f.stalled).length;
   }
 
   // MetricValues, for thresholds.

@@ -43,6 +43,9 @@ export const COUNTER_METRICS = {
   signal_errors: 'error messages from the server (also by code: signal_errors{code})',
   chat_sent: 'chat pings sent',
   chat_received: 'chat pongs received',
+  video_flows:
+    'directed flows (receiver <- sender) whose video, once started, arrived in every sample window',
+  video_flows_stalled: 'directed flows whose video stopped for a whole sample window after it had started',
 } as const;
 
 /** Generator health: the load generator's own state, so a saturated generator is not mistaken for a slow server. */

@@ -96,6 +96,8 @@ describe('engage loadtest (CLI)', () => {
     expect(t.chat_rtt_ms.count).toBeGreaterThan(0);
     expect(c.chat_received).toBeGreaterThan(0);
     expect(c.chat_received).toBeLessThanOrEqual(c.chat_sent);
+    // Both ways of every link carried video in every 1 s sample once it had started.
+    expect([c.video_flows, c.video_flows_stalled]).toEqual([12, 0]);
     expect(r.plan.media).toMatch(/VP8 320x180 15 fps.*Opus stereo 120 ms/);
     expect(r.server.source).toBe('embedded');
     expect(r.server.errors).toEqual({});

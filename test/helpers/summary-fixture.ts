@@ -134,6 +134,8 @@ export function fixtureSummary(options: FixtureOptions = {}): RunSummary {
         signal_errors: 1,
         chat_sent: 3_480,
         chat_received: 3_471,
+        video_flows: 232,
+        video_flows_stalled: 2,
       },
       gauges: {
         generator_cpu_pct: gauge(timeSeries.map((p) => p.cpuPct)),

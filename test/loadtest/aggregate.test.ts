@@ -34,6 +34,35 @@ describe('RunAggregate', () => {
     expect(agg.signalErrors).toEqual({ 'rate-limited': 2 });
     expect(agg.worstBots()[0]).toMatchObject({ bot: 'a', state: 'failed', error: 'boom' });
   });
+
+  it('counts a video flow as stalled only when video stopped after it had started', () => {
+    const agg = new RunAggregate();
+    agg.plan(new Map([['r', ['a', 'b']]]));
+    const sample = (bot: string, remote: string, videoFps: number) =>
+      agg.add(
+        {
+          type: 'link-sample',
+          bot,
+          room: 'r',
+          remote,
+          videoKbps: videoFps * 8,
+          audioKbps: 32,
+          videoFps,
+          lossPct: 0,
+          jitterMs: 1,
+          rttMs: 1,
+        },
+        0,
+      );
+    sample('a', 'b', 0); // not started yet: no stall
+    sample('a', 'b', 15);
+    sample('a', 'b', 15);
+    sample('b', 'a', 15);
+    sample('b', 'a', 0); // stopped after it had started
+    sample('b', 'a', 15);
+    agg.finish();
+    expect([agg.counters.video_flows, agg.counters.video_flows_stalled]).toEqual([1, 1]);
+  });
 });
 
 describe('server metrics', () => {

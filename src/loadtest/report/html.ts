@@ -210,7 +210,20 @@ function connectivitySection(s: RunSummary): string {
 function mediaSection(s: RunSummary): string {
   const note =
     s.plan.mode === 'signaling-only' ? '<p class="muted">Signaling-only run: no media was sent.</p>' : '';
-  return card('Media', note + trendTable(s, TREND_GROUPS.media), true);
+  const c = s.metrics.counters;
+  const flows = 2 * c.links_expected;
+  const flowRows =
+    s.plan.mode === 'media' && s.plan.video !== 'none'
+      ? kvTable([
+          counterRow(
+            s,
+            'video_flows',
+            `${pct(c.video_flows, flows)} of ${fmtNum(flows)} (both ways of every link)`,
+          ),
+          counterRow(s, 'video_flows_stalled', pct(c.video_flows_stalled, flows), c.video_flows_stalled > 0),
+        ])
+      : '';
+  return card('Media', note + trendTable(s, TREND_GROUPS.media) + flowRows, true);
 }
 
 function chatSection(s: RunSummary): string {

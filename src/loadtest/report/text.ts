@@ -81,6 +81,13 @@ export function renderSummary(r: RunSummary, style: TextStyle = plainStyle): str
     for (const m of TREND_GROUPS.media) {
       out.push(trend(m));
     }
+    if (r.plan.video !== 'none') {
+      const flows = 2 * c.links_expected;
+      const videoOk = c.video_flows === flows && c.video_flows_stalled === 0;
+      out.push(
+        `  ${pad('video flows', 22)}${(videoOk ? style.ok : style.bad)(`${c.video_flows}/${flows} flowed in every sample`)}, ${c.video_flows_stalled} stalled  ${style.dim('(both ways of every link)')}`,
+      );
+    }
     out.push('', header('CHAT', style), ...TREND_GROUPS.chat.map(trend));
     out.push(`  ${pad('chat', 22)}${c.chat_received}/${c.chat_sent} pings answered`);
   }

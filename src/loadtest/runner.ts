@@ -5,6 +5,7 @@ import { UsageError } from '../util/errors.js';
 import { type Logger, silentLogger } from '../util/log.js';
 import { RunAggregate } from './aggregate.js';
 import { type HostHandle, startLocalHost, startWorkerHost } from './hosts.js';
+import { machineBusyPct, readMachineCpu } from './machine-cpu.js';
 import { describeMedia } from './media-profile.js';
 import type { BotSpec, HostEvent } from './messages.js';
 import type { GaugeName, TrendName, TrendStats } from './metrics.js';
@@ -113,6 +114,7 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
   // Generator health, once a second: the whole process (all threads), the main loop and each host's loop.
   const lag = monitorEventLoopDelay({ resolution: 10 });
   lag.enable();
+  const machineAtStart = readMachineCpu();
   let cpuBase = process.cpuUsage();
   let cpuAt = performance.now();
   const tick = () => {
@@ -235,6 +237,17 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
     warnings.push(
       `event-loop lag exceeded ${SATURATION_LAG_MS} ms in over a tenth of the run's seconds (worst ${Math.round(lagStats.max)} ms): timings include the generator's own delays`,
     );
+    // Lagging without using its cores means the cores were not there to use: say whose fault that was.
+    const machineNow = readMachineCpu();
+    const machine = machineAtStart && machineNow && machineBusyPct(machineAtStart, machineNow, cores);
+    if (machine !== undefined && cpu.avg <= SATURATION_CPU * cores * 100) {
+      const others = Math.max(0, machine - cpu.avg);
+      warnings.push(
+        others > 0.15 * cores * 100
+          ? `other processes used ${Math.round(others)}% CPU during the run, leaving the generator short of its ${cores} cores`
+          : `the generator used ${Math.round(cpu.avg)}% of ${cores * 100}% CPU yet lagged, and the machine was not busy either: its cores were not available (a virtual machine's host or a CPU quota)`,
+      );
+    }
   }
   for (const r of results)
     if (!r.ok) log.debug({ threshold: r.threshold, actual: r.actual }, 'threshold crossed');

@@ -3,16 +3,16 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { SignalingServer } from '../signaling/server.js';
 import { UsageError } from '../util/errors.js';
 import { type Logger, silentLogger } from '../util/log.js';
-import { RunAggregate } from './aggregate.js';
-import { type HostHandle, startLocalHost, startWorkerHost } from './hosts.js';
-import { machineBusyPct, readMachineCpu } from './machine-cpu.js';
-import { describeMedia } from './media-profile.js';
-import type { BotSpec, HostEvent } from './messages.js';
-import type { GaugeName, TrendName, TrendStats } from './metrics.js';
-import { makePlan } from './plan.js';
-import { fetchServerMetrics, parsePrometheus, serverSummary } from './server-metrics.js';
-import type { GaugeStats, RunSummary, ServerSummary } from './summary.js';
-import { checkThresholds, parseThresholds } from './thresholds.js';
+import { type HostHandle, startLocalHost, startWorkerHost } from './execute/hosts.js';
+import type { BotSpec, HostEvent } from './execute/messages.js';
+import { RunAggregate } from './metrics/aggregate.js';
+import type { GaugeName, TrendName, TrendStats } from './metrics/catalogue.js';
+import { machineBusyPct, readMachineCpu } from './metrics/machine-cpu.js';
+import { fetchServerMetrics, parsePrometheus, serverSummary } from './metrics/server-metrics.js';
+import type { GaugeStats, RunSummary, ServerSummary } from './metrics/summary.js';
+import { checkThresholds, parseThresholds } from './metrics/thresholds.js';
+import { describeMedia } from './plan/media-profile.js';
+import { makePlan } from './plan/plan.js';
 
 export interface LoadtestOptions {
   bots: number;

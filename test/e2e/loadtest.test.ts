@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunSummary } from '../../src/loadtest/summary.js';
+import type { RunSummary } from '../../src/loadtest/metrics/summary.js';
 
 const BIN = fileURLToPath(new URL('../../bin/engage.js', import.meta.url));
 const SCHEMA = JSON.parse(

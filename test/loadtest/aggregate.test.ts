@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RunAggregate } from '../../src/loadtest/aggregate.js';
-import { parsePrometheus, serverSummary } from '../../src/loadtest/server-metrics.js';
+import { RunAggregate } from '../../src/loadtest/metrics/aggregate.js';
+import { parsePrometheus, serverSummary } from '../../src/loadtest/metrics/server-metrics.js';
 
 describe('RunAggregate', () => {
   it('counts each pair once, by its offerer, and never-connected pairs of joined bots as failed', () => {

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COUNTER_METRICS, GAUGE_METRICS, TREND_METRICS } from '../../src/loadtest/metrics.js';
+import { COUNTER_METRICS, GAUGE_METRICS, TREND_METRICS } from '../../src/loadtest/metrics/catalogue.js';
+import type { RunSummary } from '../../src/loadtest/metrics/summary.js';
 import { CHARTS, escapeHtml, reportHtml, writeHtmlReport } from '../../src/loadtest/report/html.js';
 import { reportJson, writeJsonReport } from '../../src/loadtest/report/json.js';
-import type { RunSummary } from '../../src/loadtest/summary.js';
 import { fixtureSummary } from '../helpers/summary-fixture.js';
 
 const SCHEMA_PATH = new URL('../../schema/loadtest-report.schema.json', import.meta.url);
@@ -43,7 +43,7 @@ function errorsOf(doc: unknown): string {
 }
 
 describe('JSON report and its schema', () => {
-  it('names every metric of metrics.ts as a required key, and only those', () => {
+  it('names every metric of metrics/catalogue.ts as a required key, and only those', () => {
     const metrics = schema.properties.metrics!.properties;
     for (const [kind, catalogue] of [
       ['trends', TREND_METRICS],

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { Trend } from '../../src/loadtest/metrics.js';
-import { makePlan } from '../../src/loadtest/plan.js';
+import { Trend } from '../../src/loadtest/metrics/catalogue.js';
 import {
   checkThresholds,
   type MetricValues,
   parseThreshold,
   parseThresholds,
-} from '../../src/loadtest/thresholds.js';
+} from '../../src/loadtest/metrics/thresholds.js';
+import { makePlan } from '../../src/loadtest/plan/plan.js';
 
 describe('thresholds', () => {
   it('parses k6-style expressions against the metric catalogue', () => {

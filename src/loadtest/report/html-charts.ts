@@ -1,4 +1,4 @@
-import type { TimePoint } from '../summary.js';
+import type { TimePoint } from '../metrics/summary.js';
 import { escapeHtml, fmtClock, fmtTick } from './html-format.js';
 
 /** Charts over time for the HTML report: inline SVG drawn here, with a few lines of tooltip script. */

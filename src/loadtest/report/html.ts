@@ -4,8 +4,8 @@ import {
   TREND_GROUPS,
   TREND_METRICS,
   type TrendName,
-} from '../metrics.js';
-import type { BotResult, RoomResult, RunSummary } from '../summary.js';
+} from '../metrics/catalogue.js';
+import type { BotResult, RoomResult, RunSummary } from '../metrics/summary.js';
 import { CHARTS, chartsSection, tooltipScript } from './html-charts.js';
 import { escapeHtml, fmtDate, fmtDuration, fmtNum, pct, unitOf, withUnit } from './html-format.js';
 import { writeFileAtomic } from './json.js';

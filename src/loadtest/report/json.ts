@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { RunSummary } from '../summary.js';
+import type { RunSummary } from '../metrics/summary.js';
 
 /**
  * The JSON report: the RunSummary itself, pretty-printed with a trailing newline. Its shape is

@@ -1,5 +1,5 @@
-import { TREND_GROUPS, type TrendName, type TrendStats } from '../metrics.js';
-import type { RunSummary } from '../summary.js';
+import { TREND_GROUPS, type TrendName, type TrendStats } from '../metrics/catalogue.js';
+import type { RunSummary } from '../metrics/summary.js';
 
 /** How the CLI colours the summary; library code only marks what is good, bad or minor. */
 export interface TextStyle {

@@ -1,4 +1,4 @@
-import type { CounterName, TrendName } from './metrics.js';
+import type { CounterName, TrendName } from '../metrics/catalogue.js';
 
 /** One bot of the plan, as a worker starts it. */
 export interface BotSpec {

@@ -19,7 +19,7 @@ export interface HostHandle {
 function workerEntry(): URL {
   const sibling = new URL('./worker.js', import.meta.url);
   if (existsSync(fileURLToPath(sibling))) return sibling;
-  const built = new URL('../../dist/loadtest/worker.js', import.meta.url);
+  const built = new URL('../../../dist/loadtest/execute/worker.js', import.meta.url);
   if (existsSync(fileURLToPath(built))) return built;
   throw new Error('the loadtest worker is not built; run `npm run build`');
 }

@@ -1,4 +1,4 @@
-import type { CounterName, GaugeName, TrendName, TrendStats } from './metrics.js';
+import type { CounterName, GaugeName, TrendName, TrendStats } from './catalogue.js';
 import type { ThresholdResult } from './thresholds.js';
 
 /** The plan as run, so a report says exactly what load was offered. */

@@ -1,4 +1,4 @@
-import type { HostEvent } from './messages.js';
+import type { HostEvent } from '../execute/messages.js';
 import {
   COUNTER_METRICS,
   type CounterName,
@@ -7,7 +7,7 @@ import {
   TREND_METRICS,
   Trend,
   type TrendName,
-} from './metrics.js';
+} from './catalogue.js';
 import type { BotResult, GaugeStats, RoomResult, TimePoint } from './summary.js';
 import type { MetricValues } from './thresholds.js';
 

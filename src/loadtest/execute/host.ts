@@ -1,9 +1,9 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { MediaFeed } from '../peer/link.js';
-import { loadFeeds } from '../peer/media/feeds.js';
-import { MediaLoadBot } from './media-bot.js';
+import type { MediaFeed } from '../../peer/link.js';
+import { loadFeeds } from '../../peer/media/feeds.js';
+import { MediaLoadBot } from '../bots/media-bot.js';
+import { SignalingLoadBot } from '../bots/signaling-bot.js';
 import type { BotSpec, HostCommand, HostEvent, Post, PostMessage } from './messages.js';
-import { SignalingLoadBot } from './signaling-bot.js';
 
 interface LoadBot {
   start(): Promise<void>;

@@ -1,5 +1,5 @@
-import { UsageError } from '../util/errors.js';
-import { ALL_METRICS, metricKind, type TrendStats } from './metrics.js';
+import { UsageError } from '../../util/errors.js';
+import { ALL_METRICS, metricKind, type TrendStats } from './catalogue.js';
 
 export type Aggregation = 'avg' | 'min' | 'max' | 'med' | 'count' | 'rate' | 'value' | { p: number };
 export type Operator = '<' | '<=' | '>' | '>=' | '==' | '!=';

@@ -6,11 +6,12 @@ import { type Logger, silentLogger } from '../util/log.js';
 import { type HostHandle, startLocalHost, startWorkerHost } from './execute/hosts.js';
 import type { BotSpec, HostEvent } from './execute/messages.js';
 import { RunAggregate } from './metrics/aggregate.js';
-import type { GaugeName, TrendName, TrendStats } from './metrics/catalogue.js';
+import type { GaugeName, TrendName } from './metrics/catalogue.js';
 import { machineBusyPct, readMachineCpu } from './metrics/machine-cpu.js';
 import { fetchServerMetrics, parsePrometheus, serverSummary } from './metrics/server-metrics.js';
 import type { GaugeStats, RunSummary, ServerSummary } from './metrics/summary.js';
 import { checkThresholds, parseThresholds } from './metrics/thresholds.js';
+import { percentileOf, type TrendStats } from './metrics/trend.js';
 import { describeMedia } from './plan/media-profile.js';
 import { makePlan } from './plan/plan.js';
 
@@ -231,8 +232,10 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
     );
   }
   // One slow second (workers starting, a burst of DTLS handshakes) is not saturation; a tenth of the run is.
-  const lagSeconds = agg.timeSeries.map((p) => p.loopLagMs).sort((a, b) => a - b);
-  const lagP90 = lagSeconds[Math.floor(lagSeconds.length * 0.9)] ?? 0;
+  const lagP90 = percentileOf(
+    agg.timeSeries.map((p) => p.loopLagMs),
+    90,
+  );
   if (lagP90 > SATURATION_LAG_MS) {
     warnings.push(
       `event-loop lag exceeded ${SATURATION_LAG_MS} ms in over a tenth of the run's seconds (worst ${Math.round(lagStats.max)} ms): timings include the generator's own delays`,

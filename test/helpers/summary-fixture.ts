@@ -1,5 +1,5 @@
-import type { TrendStats } from '../../src/loadtest/metrics/catalogue.js';
 import type { GaugeStats, RunSummary, TimePoint } from '../../src/loadtest/metrics/summary.js';
+import type { TrendStats } from '../../src/loadtest/metrics/trend.js';
 
 export interface FixtureOptions {
   /** Points in timeSeries, one per second (default 120: a two-minute run). */

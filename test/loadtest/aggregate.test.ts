@@ -65,6 +65,42 @@ describe('RunAggregate', () => {
   });
 });
 
+describe('RunAggregate time series', () => {
+  it("takes each second's RTT and jitter percentiles over live links with k6's percentile", () => {
+    const agg = new RunAggregate();
+    agg.plan(new Map([['r', ['a', 'b', 'c']]]));
+    for (const bot of ['a', 'b', 'c']) agg.add({ type: 'bot', bot, room: 'r', state: 'joined' }, 0);
+    const flows: Array<[string, string, number]> = [
+      ['a', 'b', 10],
+      ['b', 'a', 20],
+      ['a', 'c', 30],
+      ['c', 'a', 40],
+    ];
+    for (const [bot, remote, rtt] of flows) {
+      agg.add({ type: 'link', bot, room: 'r', remote, state: 'connected', pairOwner: bot === 'a' }, 0);
+      agg.add(
+        {
+          type: 'link-sample',
+          bot,
+          room: 'r',
+          remote,
+          videoKbps: 100,
+          audioKbps: 30,
+          videoFps: 15,
+          lossPct: 0,
+          jitterMs: rtt / 10,
+          rttMs: rtt,
+        },
+        0,
+      );
+    }
+    agg.tick(1, { cpuPct: 10, rssMb: 100, mainLoopLagMs: 1 });
+    // RTTs [10, 20, 30, 40]: p50 at rank 1.5 → 25; p95 at rank 2.85 → 30 + 0.85 × 10 = 38.5.
+    // Jitter [1, 2, 3, 4]: p95 → 3.85, rounded to 3.9 in the series.
+    expect(agg.timeSeries[0]).toMatchObject({ rttP50Ms: 25, rttP95Ms: 38.5, jitterP95Ms: 3.9 });
+  });
+});
+
 describe('server metrics', () => {
   it('reads totals, errors and relay latency quantiles from Prometheus text, as a delta', () => {
     const before = parsePrometheus('engage_messages_in_total{action="new-join"} 2\n');

@@ -5,11 +5,11 @@ import {
   GAUGE_METRICS,
   type GaugeName,
   TREND_METRICS,
-  Trend,
   type TrendName,
 } from './catalogue.js';
 import type { BotResult, GaugeStats, RoomResult, TimePoint } from './summary.js';
 import type { MetricValues } from './thresholds.js';
+import { percentileOf, Trend } from './trend.js';
 
 interface BotState {
   room: string;
@@ -183,11 +183,6 @@ export class RunAggregate implements MetricValues {
       const bot = this.bots.get(s.bot);
       return bot?.state === 'joined' && bot.connected.has(s.remote);
     });
-    const pct = (xs: number[], p: number) => {
-      if (xs.length === 0) return 0;
-      const sorted = [...xs].sort((a, b) => a - b);
-      return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-    };
     const rtts = live.flatMap((s) => (s.rttMs === undefined ? [] : [s.rttMs]));
     const round = (n: number) => Math.round(n * 10) / 10;
     this.timeSeries.push({
@@ -197,10 +192,10 @@ export class RunAggregate implements MetricValues {
       videoKbps: round(live.reduce((n, s) => n + s.videoKbps, 0)),
       audioKbps: round(live.reduce((n, s) => n + s.audioKbps, 0)),
       lossPct: round(live.length === 0 ? 0 : live.reduce((n, s) => n + s.lossPct, 0) / live.length),
-      rttP50Ms: round(pct(rtts, 50)),
-      rttP95Ms: round(pct(rtts, 95)),
+      rttP50Ms: round(percentileOf(rtts, 50)),
+      rttP95Ms: round(percentileOf(rtts, 95)),
       jitterP95Ms: round(
-        pct(
+        percentileOf(
           live.map((s) => s.jitterMs),
           95,
         ),

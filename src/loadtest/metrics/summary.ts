@@ -1,5 +1,6 @@
-import type { CounterName, GaugeName, TrendName, TrendStats } from './catalogue.js';
+import type { CounterName, GaugeName, TrendName } from './catalogue.js';
 import type { ThresholdResult } from './thresholds.js';
+import type { TrendStats } from './trend.js';
 
 /** The plan as run, so a report says exactly what load was offered. */
 export interface PlanSummary {

@@ -1,5 +1,6 @@
-import { TREND_GROUPS, type TrendName, type TrendStats } from '../metrics/catalogue.js';
+import { TREND_GROUPS, type TrendName } from '../metrics/catalogue.js';
 import type { RunSummary } from '../metrics/summary.js';
+import type { TrendStats } from '../metrics/trend.js';
 
 /** How the CLI colours the summary; library code only marks what is good, bad or minor. */
 export interface TextStyle {

@@ -101,6 +101,58 @@ describe('RunAggregate time series', () => {
   });
 });
 
+describe('closed links leave the time series', () => {
+  const sample = (bot: string, remote: string, videoKbps: number) =>
+    ({
+      type: 'link-sample',
+      bot,
+      room: 'r',
+      remote,
+      videoKbps,
+      audioKbps: 30,
+      videoFps: 15,
+      lossPct: 1,
+      jitterMs: 2,
+      rttMs: 10,
+    }) as const;
+  const link = (bot: string, remote: string, state: 'connected' | 'closed' | 'failed', pairOwner: boolean) =>
+    ({ type: 'link', bot, room: 'r', remote, state, pairOwner }) as const;
+  const tick = (agg: RunAggregate, t: number) => {
+    agg.tick(t, { cpuPct: 10, rssMb: 100, mainLoopLagMs: 1 });
+    return agg.timeSeries.at(-1)!;
+  };
+  const meshOfThree = () => {
+    const agg = new RunAggregate();
+    agg.plan(new Map([['r', ['a', 'b', 'c']]]));
+    for (const bot of ['a', 'b', 'c']) agg.add({ type: 'bot', bot, room: 'r', state: 'joined' }, 0);
+    for (const [bot, remote, owner] of [
+      ['a', 'b', true],
+      ['b', 'a', false],
+      ['a', 'c', true],
+      ['c', 'a', false],
+    ] as const) {
+      agg.add(link(bot, remote, 'connected', owner), 0);
+      agg.add(sample(bot, remote, 100), 0);
+    }
+    return agg;
+  };
+
+  it("drops a closed link's last sample from the sums, and ignores a sample that arrives after it closed", () => {
+    const agg = meshOfThree();
+    expect(tick(agg, 1)).toMatchObject({ links: 2, videoKbps: 400, audioKbps: 120 });
+    agg.add(link('a', 'c', 'closed', true), 0);
+    agg.add(link('c', 'a', 'closed', false), 0);
+    expect(tick(agg, 2)).toMatchObject({ links: 1, videoKbps: 200, audioKbps: 60 });
+    // Stats read as the link closed: a measurement for the trends, not a live link.
+    agg.add(sample('c', 'a', 100), 0);
+    expect(tick(agg, 3)).toMatchObject({ links: 1, videoKbps: 200 });
+    expect(agg.trends.get('video_bitrate_kbps')!.count).toBe(5);
+    // A failed link leaves the same way.
+    agg.add(link('b', 'a', 'failed', false), 0);
+    expect(tick(agg, 4)).toMatchObject({ videoKbps: 100 });
+  });
+});
+
 describe('server metrics', () => {
   it('reads totals, errors and relay latency quantiles from Prometheus text, as a delta', () => {
     const before = parsePrometheus('engage_messages_in_total{action="new-join"} 2\n');

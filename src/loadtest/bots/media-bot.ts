@@ -117,7 +117,8 @@ export class MediaLoadBot {
         continue;
       sampler.sample().then(
         (s) => {
-          if (this.stopping) return;
+          // A link that closed while its stats were read has no rate worth reporting for that interval.
+          if (this.stopping || sampler.link.state !== 'connected') return;
           this.post({
             type: 'link-sample',
             remote: s.remote,

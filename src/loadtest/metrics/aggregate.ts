@@ -75,6 +75,9 @@ export class RunAggregate implements MetricValues {
   private readonly connectedPairs = new Set<string>();
   private readonly failedPairs = new Set<string>();
   private readonly livePairs = new Set<string>();
+  /** Directed flows `bot>remote` whose link is connected now, by the receiving bot's own account. */
+  private readonly liveFlows = new Set<string>();
+  /** The latest sample of each live flow: what the time series sums. A closed link's sample is dropped. */
   private readonly latest = new Map<string, LinkSample>();
   /** Per directed flow `bot>remote`: whether video ever arrived, and whether it then stopped for a window. */
   private readonly videoFlows = new Map<string, { started: boolean; stalled: boolean }>();
@@ -124,8 +127,15 @@ export class RunAggregate implements MetricValues {
       }
       case 'link': {
         const key = pairKey(event.room, event.bot, event.remote);
+        const flowKey = `${event.bot}>${event.remote}`;
         const bot = this.bots.get(event.bot);
-        if (event.state === 'connected') bot?.connected.add(event.remote);
+        if (event.state === 'connected') {
+          bot?.connected.add(event.remote);
+          this.liveFlows.add(flowKey);
+        } else {
+          this.liveFlows.delete(flowKey);
+          this.latest.delete(flowKey);
+        }
         if (!event.pairOwner) return;
         if (event.state === 'connected') {
           if (!this.connectedPairs.has(key)) this.counters.links_connected++;
@@ -139,7 +149,8 @@ export class RunAggregate implements MetricValues {
       }
       case 'link-sample': {
         const flowKey = `${event.bot}>${event.remote}`;
-        this.latest.set(flowKey, event);
+        // A sample taken as its link closed still counts in the trends, never in the live sums.
+        if (this.liveFlows.has(flowKey)) this.latest.set(flowKey, event);
         const flow = this.videoFlows.get(flowKey) ?? { started: false, stalled: false };
         this.videoFlows.set(flowKey, flow);
         if (event.videoFps > 0) flow.started = true;
@@ -179,10 +190,7 @@ export class RunAggregate implements MetricValues {
     const cpuPct = generator.cpuPct ?? this.timeSeries.at(-1)?.cpuPct ?? 0;
     this.gauges.get('generator_rss_mb')!.add(generator.rssMb);
     this.gauges.get('generator_loop_lag_ms')!.add(loopLagMs);
-    const live = [...this.latest.values()].filter((s) => {
-      const bot = this.bots.get(s.bot);
-      return bot?.state === 'joined' && bot.connected.has(s.remote);
-    });
+    const live = [...this.latest.values()].filter((s) => this.bots.get(s.bot)?.state === 'joined');
     const rtts = live.flatMap((s) => (s.rttMs === undefined ? [] : [s.rttMs]));
     const round = (n: number) => Math.round(n * 10) / 10;
     this.timeSeries.push({

@@ -1,8 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { SignalingServer } from '../signaling/server.js';
-import { UsageError } from '../util/errors.js';
-import { type Logger, silentLogger } from '../util/log.js';
+import { silentLogger } from '../util/log.js';
 import { type HostHandle, startLocalHost, startWorkerHost } from './execute/hosts.js';
 import type { BotSpec, HostEvent } from './execute/messages.js';
 import { RunAggregate } from './metrics/aggregate.js';
@@ -13,28 +12,10 @@ import type { GaugeStats, RunSummary, ServerSummary } from './metrics/summary.js
 import { checkThresholds, parseThresholds } from './metrics/thresholds.js';
 import { percentileOf, type TrendStats } from './metrics/trend.js';
 import { describeMedia } from './plan/media-profile.js';
+import { type LoadtestOptions, resolveSettings } from './plan/options.js';
 import { makePlan } from './plan/plan.js';
 
-export interface LoadtestOptions {
-  bots: number;
-  rooms: number;
-  /** Target server; undefined starts `engage serve` in process on a free loopback port. */
-  url?: string;
-  durationMs: number;
-  rampPerS: number;
-  /** After the planned end, how long bots get to leave before they are cancelled. */
-  graceMs: number;
-  signalingOnly: boolean;
-  video: string;
-  audio: string;
-  thresholds: string[];
-  /** Worker threads; 0 runs bots on the main thread; undefined: one per core. */
-  workers?: number;
-  recordDir?: string;
-  chatIntervalMs?: number;
-  sampleIntervalMs?: number;
-  logger?: Logger;
-}
+export type { LoadtestOptions };
 
 export interface LoadtestIo {
   signal: AbortSignal;
@@ -66,9 +47,9 @@ const SATURATION_LAG_MS = 200;
  * metrics, and returns the summary. Thresholds are parsed before anything starts.
  */
 export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promise<LoadtestResult> {
+  const settings = resolveSettings(opts);
   const thresholds = parseThresholds(opts.thresholds);
   const plan = makePlan({ bots: opts.bots, rooms: opts.rooms, rampPerS: opts.rampPerS });
-  if (!(opts.durationMs >= 0)) throw new UsageError('--duration must not be negative');
   const mode = opts.signalingOnly ? 'signaling-only' : 'media';
   const video = opts.signalingOnly ? 'none' : opts.video;
   const audio = opts.signalingOnly ? 'none' : opts.audio;
@@ -160,8 +141,8 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
         video,
         audio,
         expectedPeers: plan.rooms.get(b.room)!.length - 1,
-        chatIntervalMs: opts.chatIntervalMs ?? 5000,
-        sampleIntervalMs: opts.sampleIntervalMs ?? 5000,
+        chatIntervalMs: settings.chatIntervalMs,
+        sampleIntervalMs: settings.sampleIntervalMs,
         ...(opts.recordDir === undefined ? {} : { recordDir: opts.recordDir }),
       };
       hosts[i % hosts.length]!.send({ type: 'start', spec });

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunSummary } from '../../src/loadtest/metrics/summary.js';
+import { oggOpusFile, opus120msPacket } from '../loadtest/opus-file.js';
 
 const BIN = fileURLToPath(new URL('../../bin/engage.js', import.meta.url));
 const SCHEMA = JSON.parse(
@@ -124,6 +125,30 @@ describe('engage loadtest (CLI)', () => {
     expect(stdout).toBe('');
     expect(stderr).not.toMatch(/bots \d+\/2/);
     expect(Date.now() - t0).toBeLessThan(5000);
+  });
+
+  it('a media file the sender cannot send, and a zero interval, exit 2 before any bot starts', async () => {
+    const bad = join(dir, 'loud.ogg');
+    writeFileSync(bad, oggOpusFile([opus120msPacket(300)]));
+    const cases: Array<[string[], RegExp]> = [
+      [
+        ['--audio', bad],
+        /^engage: .*loud\.ogg: Opus packet 0 \(at 0\.00 s\) is 1802 bytes, more than the 1200 bytes of one RTP packet/,
+      ],
+      [
+        ['--sample-interval', '0'],
+        /^engage: --sample-interval must be a positive duration such as 5s, got 0 ms/,
+      ],
+      [['--chat-interval', '0s'], /^engage: --chat-interval must be a positive duration/],
+    ];
+    for (const [flags, message] of cases) {
+      const { code, stdout, stderr } = await engage(['loadtest', '-n', '2', ...flags]).exited;
+      expect(code, stderr).toBe(2);
+      expect(stderr).toMatch(message);
+      // No summary and no progress line: nothing ran.
+      expect(stdout).toBe('');
+      expect(stderr).not.toMatch(/bots \d+\/2/);
+    }
   });
 
   it('Ctrl-C midway stops the run, prints the summary, writes the report and exits 130', async () => {

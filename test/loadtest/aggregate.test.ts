@@ -101,7 +101,7 @@ describe('RunAggregate time series', () => {
   });
 });
 
-describe('closed links leave the time series', () => {
+describe('closed links and failed hosts leave the time series', () => {
   const sample = (bot: string, remote: string, videoKbps: number) =>
     ({
       type: 'link-sample',
@@ -150,6 +150,23 @@ describe('closed links leave the time series', () => {
     // A failed link leaves the same way.
     agg.add(link('b', 'a', 'failed', false), 0);
     expect(tick(agg, 4)).toMatchObject({ videoKbps: 100 });
+  });
+
+  it("counts a failed host's bots failed with the reason, and takes their links out of the series", () => {
+    const agg = meshOfThree();
+    agg.add({ type: 'bot', bot: 'b', room: 'r', state: 'left' }, 0);
+    // The pool names the bots the host still had: c joined, d was sent but never reported back.
+    agg.plan(new Map([['r2', ['d']]]));
+    agg.hostFailed(['c', 'd'], 'host 1 (worker thread) failed: Error: boom');
+    expect(agg.counters.bots_failed).toBe(2);
+    expect(agg.counters.bots_started).toBe(1);
+    const bots = agg.worstBots(10);
+    expect(bots.filter((b) => b.state === 'failed').map((b) => [b.bot, b.error])).toEqual([
+      ['c', 'host 1 (worker thread) failed: Error: boom'],
+      ['d', 'host 1 (worker thread) failed: Error: boom'],
+    ]);
+    // a-c is gone from the live links; c's sample of a is gone from the sums (b left: its sample too).
+    expect(tick(agg, 1)).toMatchObject({ links: 1, bots: 1, videoKbps: 200 });
   });
 });
 

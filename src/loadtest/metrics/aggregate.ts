@@ -7,7 +7,8 @@ import {
   TREND_METRICS,
   type TrendName,
 } from './catalogue.js';
-import type { BotResult, GaugeStats, RoomResult, TimePoint } from './summary.js';
+import { Gauge } from './gauge.js';
+import type { BotResult, RoomResult, TimePoint } from './summary.js';
 import type { MetricValues } from './thresholds.js';
 import { percentileOf, Trend } from './trend.js';
 
@@ -30,26 +31,6 @@ interface RoomState {
 }
 
 type LinkSample = Extract<HostEvent, { type: 'link-sample' }>;
-
-class Gauge {
-  private sum = 0;
-  private n = 0;
-  min = Number.POSITIVE_INFINITY;
-  max = 0;
-  last = 0;
-  add(v: number): void {
-    this.sum += v;
-    this.n++;
-    this.min = Math.min(this.min, v);
-    this.max = Math.max(this.max, v);
-    this.last = v;
-  }
-  stats(): GaugeStats {
-    return this.n === 0
-      ? { avg: 0, min: 0, max: 0, last: 0 }
-      : { avg: this.sum / this.n, min: this.min, max: this.max, last: this.last };
-  }
-}
 
 const pairKey = (room: string, a: string, b: string) => (a < b ? `${room}|${a}|${b}` : `${room}|${b}|${a}`);
 
@@ -177,14 +158,50 @@ export class RunAggregate implements MetricValues {
       case 'health':
         this.hostLag.set(source, event.loopLagP99Ms);
         return;
+      case 'ready':
       case 'stopped':
         return;
     }
   }
 
-  /** Takes the time-series point for second `t`, with the generator's own readings. */
-  /** `cpuPct` is undefined when the interval was too short to measure; the series repeats the last reading. */
-  tick(t: number, generator: { cpuPct: number | undefined; rssMb: number; mainLoopLagMs: number }): void {
+  /**
+   * A host died with these bots on it (the pool names the ones that had neither left nor failed): each is
+   * counted failed with `reason`, and its links leave the live time series at once.
+   */
+  hostFailed(bots: string[], reason: string): void {
+    const gone = new Set(bots);
+    for (const name of bots) {
+      const bot = this.bots.get(name);
+      if (!bot || bot.state === 'failed' || bot.state === 'left') continue;
+      // Sent to the host, whose report that it began may have died with it.
+      if (bot.state === 'never-started') this.counters.bots_started++;
+      bot.state = 'failed';
+      bot.error = reason;
+      this.counters.bots_failed++;
+    }
+    for (const key of this.liveFlows) {
+      const [bot] = key.split('>');
+      if (gone.has(bot!)) {
+        this.liveFlows.delete(key);
+        this.latest.delete(key);
+      }
+    }
+    for (const key of this.livePairs) {
+      const [, a, b] = key.split('|');
+      if (gone.has(a!) || gone.has(b!)) this.livePairs.delete(key);
+    }
+  }
+
+  /**
+   * Takes the time-series point for second `t`, with the generator's own readings and, for an embedded
+   * server, the server's CPU. A `cpuPct` is undefined when its interval was too short to measure; the
+   * series then repeats the last reading.
+   */
+  tick(
+    t: number,
+    generator: { cpuPct: number | undefined; rssMb: number; mainLoopLagMs: number },
+    server?: { cpuPct: number | undefined },
+  ): void {
     const loopLagMs = Math.max(generator.mainLoopLagMs, ...this.hostLag.values());
     if (generator.cpuPct !== undefined) this.gauges.get('generator_cpu_pct')!.add(generator.cpuPct);
     const cpuPct = generator.cpuPct ?? this.timeSeries.at(-1)?.cpuPct ?? 0;
@@ -210,6 +227,7 @@ export class RunAggregate implements MetricValues {
       ),
       errors: this.counters.signal_errors,
       cpuPct: round(cpuPct),
+      ...(server?.cpuPct === undefined ? {} : { serverCpuPct: round(server.cpuPct) }),
       rssMb: round(generator.rssMb),
       loopLagMs: round(loopLagMs),
     });

@@ -141,7 +141,15 @@ export function registerLoadtest(program: Command, ctx: CommandContext): void {
           chatIntervalMs: duration('--chat-interval', flags.chatInterval),
           logger: createRootLogger(flags.logLevel),
         },
-        { signal: ctx.signal, progress: onProgress },
+        {
+          signal: ctx.signal,
+          progress: onProgress,
+          // Loading workers takes seconds on a busy machine: say what is happening meanwhile.
+          starting: ({ workers, embeddedServer }) => {
+            const what = `starting ${workers === 0 ? 'bots on the main thread' : `${workers} worker(s)`}${embeddedServer ? ' and the embedded server' : ''}…`;
+            process.stderr.write(tty ? `\r\x1b[2K${what}` : `${what}\n`);
+          },
+        },
       );
       if (tty) process.stderr.write('\r\x1b[2K');
       const useColor = jsonToStdout ? process.stderr.isTTY : process.stdout.isTTY;

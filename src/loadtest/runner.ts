@@ -20,6 +20,8 @@ export interface LoadtestIo {
   signal: AbortSignal;
   /** Called once a second with a progress snapshot. */
   progress?: (p: Progress) => void;
+  /** Called once everything given was found valid, as workers (and the embedded server) start loading. */
+  starting?: (s: { workers: number; embeddedServer: boolean }) => void;
 }
 
 export interface Progress {
@@ -88,6 +90,7 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
   let pool: HostPool | undefined;
   let sampler: RunSampler | undefined;
   try {
+    io.starting?.({ workers, embeddedServer: settings.url === undefined });
     // Workers load while the server starts.
     pool = await HostPool.start({ workers, onEvent: onPoolEvent, failOnPurpose: failOnPurposeFromEnv() });
     server = settings.url

@@ -2,7 +2,7 @@ import chalk, { Chalk } from 'chalk';
 import type { Command } from 'commander';
 import { writeHtmlReport } from '../loadtest/report/html.js';
 import { writeJsonReport } from '../loadtest/report/json.js';
-import { renderSummary, type TextStyle } from '../loadtest/report/text.js';
+import { describeFailure, renderSummary, type TextStyle } from '../loadtest/report/text.js';
 import { type Progress, runLoadtest } from '../loadtest/runner.js';
 import { EngageError, EXIT } from '../util/errors.js';
 import { createRootLogger, LOG_LEVELS, type LogLevel } from '../util/log.js';
@@ -44,8 +44,9 @@ export function registerLoadtest(program: Command, ctx: CommandContext): void {
     .summary('run many bots against a server and report')
     .description(
       'Run many bots against a signaling server: n bots over --rooms rooms join at --ramp bots/s, stay --duration, then leave. Measures signaling, connection setup, media, chat and the generator itself; prints a summary, writes reports, and fails on thresholds.\n\n' +
-        'Without --url it starts engage serve in process on a free loopback port and reports its metrics too. Bots run in worker threads (one per core).\n\n' +
-        'Exit codes: 0 ok, 2 usage (bad flag, unknown metric in a threshold), 99 a threshold failed, 130 interrupted (the summary and reports are still written).',
+        "Without --url it starts engage serve in a child process on a free loopback port, and reports its metrics and its own CPU apart from the generator's. Bots run in worker threads (one per core).\n\n" +
+        'Everything is checked before any bot starts: flags, thresholds against the metric list, and media files (one the sender cannot send is refused, naming the file and why).\n\n' +
+        'Exit codes: 0 ok, 1 part of the generator failed (a worker crashed, the embedded server died: the summary says which, and its bots count as failed), 2 usage (bad flag or file, unknown metric in a threshold), 99 a threshold failed, 130 interrupted. The summary and reports are written in every case but 2.',
     )
     .option('-n, --bots <n>', 'number of bots', intArg(1, 100_000), 20)
     .option('--rooms <n>', 'rooms to spread the bots over (round robin)', intArg(1, 100_000), 1)
@@ -81,8 +82,16 @@ export function registerLoadtest(program: Command, ctx: CommandContext): void {
       'auto',
     )
     .option('--record <dir>', 'record every remote track (costly; off by default)')
-    .option('--sample-interval <time>', 'how often each link reports bitrate, fps, loss, jitter, RTT', '5s')
-    .option('--chat-interval <time>', 'how often each bot pings every member over the data channel', '5s')
+    .option(
+      '--sample-interval <time>',
+      'how often each link reports bitrate, fps, loss, jitter, RTT (at least 100ms)',
+      '5s',
+    )
+    .option(
+      '--chat-interval <time>',
+      'how often each bot pings every member over the data channel (at least 100ms)',
+      '5s',
+    )
     .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, 'warn')
     .addHelpText(
       'after',
@@ -103,9 +112,6 @@ export function registerLoadtest(program: Command, ctx: CommandContext): void {
         }
       };
       const workers = flags.workers === 'auto' ? undefined : Number(flags.workers);
-      if (workers !== undefined && (!Number.isInteger(workers) || workers < 0)) {
-        ctx.usage('--workers must be auto or a whole number (0 runs bots on the main thread)');
-      }
       const jsonToStdout = flags.json === '-';
       const print = jsonToStdout ? (t: string) => process.stderr.write(`${t}\n`) : ctx.stdout;
       const tty = process.stderr.isTTY === true;
@@ -135,7 +141,15 @@ export function registerLoadtest(program: Command, ctx: CommandContext): void {
           chatIntervalMs: duration('--chat-interval', flags.chatInterval),
           logger: createRootLogger(flags.logLevel),
         },
-        { signal: ctx.signal, progress: onProgress },
+        {
+          signal: ctx.signal,
+          progress: onProgress,
+          // Loading workers takes seconds on a busy machine: say what is happening meanwhile.
+          starting: ({ workers, embeddedServer }) => {
+            const what = `starting ${workers === 0 ? 'bots on the main thread' : `${workers} worker(s)`}${embeddedServer ? ' and the embedded server' : ''}…`;
+            process.stderr.write(tty ? `\r\x1b[2K${what}` : `${what}\n`);
+          },
+        },
       );
       if (tty) process.stderr.write('\r\x1b[2K');
       const useColor = jsonToStdout ? process.stderr.isTTY : process.stdout.isTTY;
@@ -147,6 +161,8 @@ export function registerLoadtest(program: Command, ctx: CommandContext): void {
       if (flags.html !== undefined) await writeHtmlReport(summary, flags.html);
       if (flags.json !== undefined && !jsonToStdout) print(`JSON report: ${flags.json}`);
       if (flags.html !== undefined) print(`HTML report: ${flags.html}`);
+      const [failure] = summary.run.failures;
+      if (failure) throw new EngageError(`the run failed: ${describeFailure(failure)}`, EXIT.internal);
       if (summary.run.interrupted)
         throw new EngageError('interrupted; summary and reports written', EXIT.interrupted);
       if (failedThresholds > 0)

@@ -1,49 +1,32 @@
 import { availableParallelism } from 'node:os';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { SignalingServer } from '../signaling/server.js';
-import { UsageError } from '../util/errors.js';
-import { type Logger, silentLogger } from '../util/log.js';
-import { RunAggregate } from './aggregate.js';
-import { type HostHandle, startLocalHost, startWorkerHost } from './hosts.js';
-import { machineBusyPct, readMachineCpu } from './machine-cpu.js';
-import { describeMedia } from './media-profile.js';
-import type { BotSpec, HostEvent } from './messages.js';
-import type { GaugeName, TrendName, TrendStats } from './metrics.js';
-import { makePlan } from './plan.js';
-import { fetchServerMetrics, parsePrometheus, serverSummary } from './server-metrics.js';
-import type { GaugeStats, RunSummary, ServerSummary } from './summary.js';
-import { checkThresholds, parseThresholds } from './thresholds.js';
+import { silentLogger } from '../util/log.js';
+import { EmbeddedServer } from './execute/embedded-server.js';
+import { execute, hostsReady, type Phase } from './execute/executor.js';
+import { failOnPurposeFromEnv, HostPool } from './execute/host-pool.js';
+import type { BotSpec, PoolEvent } from './execute/messages.js';
+import { RunSampler } from './execute/sampler.js';
+import { RunAggregate } from './metrics/aggregate.js';
+import { fetchServerMetrics, type PromSnapshot, serverSummary } from './metrics/server-metrics.js';
+import type { PlanSummary, RunFailure, RunSummary, ServerSummary } from './metrics/summary.js';
+import { buildSummary } from './metrics/summary-builder.js';
+import { parseThresholds } from './metrics/thresholds.js';
+import { describeMedia } from './plan/media-profile.js';
+import { type LoadtestOptions, type RunSettings, resolveSettings } from './plan/options.js';
+import { makePlan, type Plan } from './plan/plan.js';
 
-export interface LoadtestOptions {
-  bots: number;
-  rooms: number;
-  /** Target server; undefined starts `engage serve` in process on a free loopback port. */
-  url?: string;
-  durationMs: number;
-  rampPerS: number;
-  /** After the planned end, how long bots get to leave before they are cancelled. */
-  graceMs: number;
-  signalingOnly: boolean;
-  video: string;
-  audio: string;
-  thresholds: string[];
-  /** Worker threads; 0 runs bots on the main thread; undefined: one per core. */
-  workers?: number;
-  recordDir?: string;
-  chatIntervalMs?: number;
-  sampleIntervalMs?: number;
-  logger?: Logger;
-}
+export type { LoadtestOptions };
 
 export interface LoadtestIo {
   signal: AbortSignal;
   /** Called once a second with a progress snapshot. */
   progress?: (p: Progress) => void;
+  /** Called once everything given was found valid, as workers (and the embedded server) start loading. */
+  starting?: (s: { workers: number; embeddedServer: boolean }) => void;
 }
 
 export interface Progress {
   elapsedS: number;
-  phase: 'ramp' | 'steady' | 'leaving';
+  phase: Phase;
   botsJoined: number;
   botsTarget: number;
   linksConnected: number;
@@ -57,253 +40,198 @@ export interface LoadtestResult {
   failedThresholds: number;
 }
 
-const SATURATION_CPU = 0.85;
-const SATURATION_LAG_MS = 200;
-
 /**
- * `engage loadtest`: plans bots over rooms, runs them in worker threads, folds their samples into
- * metrics, and returns the summary. Thresholds are parsed before anything starts.
+ * `engage loadtest`: checks everything the user gave (options, thresholds, media files) before anything
+ * starts, then starts the embedded server (without --url), the host pool and the run's clock, lets the
+ * executor drive the plan, and builds the summary. Whatever happens, a throw included, the clock, the
+ * workers and the server are closed before it returns.
+ *
+ * A host or the embedded server that breaks ends the run early; the summary's `run.failures` says what
+ * broke, and its bots are counted failed with the reason.
  */
 export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promise<LoadtestResult> {
+  const settings = resolveSettings(opts);
   const thresholds = parseThresholds(opts.thresholds);
   const plan = makePlan({ bots: opts.bots, rooms: opts.rooms, rampPerS: opts.rampPerS });
-  if (!(opts.durationMs >= 0)) throw new UsageError('--duration must not be negative');
-  const mode = opts.signalingOnly ? 'signaling-only' : 'media';
-  const video = opts.signalingOnly ? 'none' : opts.video;
-  const audio = opts.signalingOnly ? 'none' : opts.audio;
-  const media = opts.signalingOnly ? 'none (signaling only)' : await describeMedia(video, audio);
-  const largestRoom = Math.max(...[...plan.rooms.values()].map((r) => r.length));
+  // Loading the clips validates them: a file the source cannot send is a usage error now, not in a bot.
+  const media =
+    settings.mode === 'signaling-only'
+      ? 'none (signaling only)'
+      : await describeMedia(settings.video, settings.audio);
   const cores = availableParallelism();
-  const workers = Math.min(opts.workers ?? cores, plan.bots.length);
-  const log = (opts.logger ?? silentLogger).child({ component: 'loadtest', run: plan.runId });
+  const workers = Math.min(settings.workers ?? cores, plan.bots.length);
+  const logger = opts.logger ?? silentLogger;
+  const log = logger.child({ component: 'loadtest', run: plan.runId });
 
-  const server = opts.url
-    ? undefined
-    : await SignalingServer.start({
-        host: '127.0.0.1',
-        port: 0,
-        maxRoomSize: Math.max(50, largestRoom),
-        logger: opts.logger,
-      });
-  const url = opts.url ?? server!.url;
-  const remoteBefore = server ? undefined : await fetchServerMetrics(url);
-
+  const failures: RunFailure[] = [];
+  /** Aborted when something breaks: the executor ends the run at once. */
+  const broken = new AbortController();
+  const fail = (failure: RunFailure) => {
+    failures.push(failure);
+    log.error({ failure }, `${failure.component} failed`);
+    broken.abort();
+  };
+  let internalError: unknown;
   const agg = new RunAggregate();
   agg.plan(plan.rooms);
-  const hosts: HostHandle[] = [];
-  const stopped = new Set<HostHandle>();
-  let onAllStopped: (() => void) | undefined;
-  const onEvent = (e: HostEvent, source: HostHandle) => {
-    agg.add(e, source);
-    if (e.type === 'stopped') {
-      stopped.add(source);
-      if (stopped.size === hosts.length) onAllStopped?.();
+  const onPoolEvent = (e: PoolEvent) => {
+    switch (e.type) {
+      case 'host_event':
+        agg.add(e.event, e.host);
+        return;
+      case 'host_failed':
+        agg.hostFailed(e.bots, `host ${e.host} (${pool?.kind ?? 'worker thread'}) failed: ${e.reason}`);
+        fail({ component: 'host', host: e.host, reason: e.reason, bots: e.bots.length });
+        return;
     }
   };
-  const onWorkerError = (err: Error) => log.error({ err }, 'worker failed');
-  for (let i = 0; i < Math.max(1, workers); i++) {
-    hosts.push(workers === 0 ? startLocalHost(onEvent) : startWorkerHost(onEvent, onWorkerError));
-  }
 
-  const startedAt = new Date();
-  const t0 = performance.now();
-  const elapsedS = () => (performance.now() - t0) / 1000;
-  let phase: Progress['phase'] = 'ramp';
-  let peakSockets = 0;
+  let server: EmbeddedServer | undefined;
+  let pool: HostPool | undefined;
+  let sampler: RunSampler | undefined;
+  try {
+    io.starting?.({ workers, embeddedServer: settings.url === undefined });
+    // Workers load while the server starts.
+    pool = await HostPool.start({ workers, onEvent: onPoolEvent, failOnPurpose: failOnPurposeFromEnv() });
+    server = settings.url
+      ? undefined
+      : await EmbeddedServer.start({
+          maxRoomSize: Math.max(50, ...[...plan.rooms.values()].map((r) => r.length)),
+          logLevel: logger.level,
+          onFailed: (reason) => fail({ component: 'embedded-server', reason, bots: 0 }),
+        });
+    const url = settings.url ?? server!.url;
+    const remoteBefore = server ? undefined : await fetchServerMetrics(url);
 
-  // Generator health, once a second: the whole process (all threads), the main loop and each host's loop.
-  const lag = monitorEventLoopDelay({ resolution: 10 });
-  lag.enable();
-  const machineAtStart = readMachineCpu();
-  let cpuBase = process.cpuUsage();
-  let cpuAt = performance.now();
-  const tick = () => {
-    const now = performance.now();
-    // The kernel accounts CPU time in scheduler ticks, so a short last interval (the final tick after the
-    // bots left) reads far off, even above 100% per core: such a reading is left out of the CPU figures.
-    let cpuPct: number | undefined;
-    if (now - cpuAt >= 500) {
-      const cpu = process.cpuUsage(cpuBase);
-      cpuPct = ((cpu.user + cpu.system) / 1000 / (now - cpuAt)) * 100;
-      cpuBase = process.cpuUsage();
-      cpuAt = now;
-    }
-    agg.tick(Math.round(elapsedS()), {
-      cpuPct,
-      rssMb: process.memoryUsage.rss() / 1024 / 1024,
-      mainLoopLagMs: lag.percentile(99) / 1e6,
+    await hostsReady(pool, io.signal, broken.signal);
+    // The run starts now that bots can start: start-up is not part of its duration.
+    const startedAt = new Date();
+    let phase: Phase = 'ramp';
+    const embedded = server;
+    sampler = new RunSampler({
+      agg,
+      ...(embedded ? { serverUsage: () => embedded.usage } : {}),
+      onTick: (elapsedS) =>
+        io.progress?.({
+          elapsedS,
+          phase,
+          botsJoined: agg.counters.bots_joined,
+          botsTarget: plan.bots.length,
+          linksConnected: agg.counters.links_connected,
+          linksExpected: agg.counters.links_expected,
+          errors: agg.counters.signal_errors,
+          botsFailed: agg.counters.bots_failed,
+        }),
+      onError: (err) => {
+        internalError ??= err;
+        broken.abort();
+      },
     });
-    lag.reset();
-    if (server) peakSockets = Math.max(peakSockets, server.stats.sockets);
-    io.progress?.({
-      elapsedS: elapsedS(),
-      phase,
-      botsJoined: agg.counters.bots_joined,
-      botsTarget: plan.bots.length,
-      linksConnected: agg.counters.links_connected,
-      linksExpected: agg.counters.links_expected,
-      errors: agg.counters.signal_errors,
-      botsFailed: agg.counters.bots_failed,
+
+    const outcome = await execute({
+      plan,
+      pool,
+      spec: (bot) => botSpec(plan, bot, url, settings),
+      durationMs: settings.durationMs,
+      graceMs: settings.graceMs,
+      interrupt: io.signal,
+      abort: broken.signal,
+      onPhase: (p) => {
+        phase = p;
+      },
     });
-  };
-  const ticker = setInterval(tick, 1000);
+    if (outcome.graceOver) log.warn('grace period over: cancelling bots that did not leave');
+    if (internalError === undefined) sampler.tick();
+    const durationS = Math.round(sampler.elapsedS() * 10) / 10;
+    const machineCpuPct = sampler.machineCpuPct();
+    sampler.close();
+    await pool.close();
+    if (internalError !== undefined) throw internalError;
+    agg.finish();
 
-  // Ramp: bot i starts at i/ramp seconds, on host i mod hosts.
-  const rampTimers = plan.bots.map((b, i) =>
-    setTimeout(() => {
-      const spec: BotSpec = {
-        name: b.name,
-        room: b.room,
-        url,
-        mode,
-        video,
-        audio,
-        expectedPeers: plan.rooms.get(b.room)!.length - 1,
-        chatIntervalMs: opts.chatIntervalMs ?? 5000,
-        sampleIntervalMs: opts.sampleIntervalMs ?? 5000,
-        ...(opts.recordDir === undefined ? {} : { recordDir: opts.recordDir }),
-      };
-      hosts[i % hosts.length]!.send({ type: 'start', spec });
-    }, b.startAtMs),
-  );
-
-  const interrupted = await new Promise<boolean>((resolve) => {
-    const end = setTimeout(() => resolve(false), plan.rampMs + opts.durationMs);
-    const steady = setTimeout(() => {
-      phase = 'steady';
-    }, plan.rampMs);
-    const onAbort = () => {
-      clearTimeout(end);
-      clearTimeout(steady);
-      resolve(true);
-    };
-    if (io.signal.aborted) onAbort();
-    io.signal.addEventListener('abort', onAbort, { once: true });
-  });
-  for (const t of rampTimers) clearTimeout(t);
-
-  // Planned end (or interrupt): every bot leaves cleanly; after the grace period stragglers are cancelled.
-  phase = 'leaving';
-  const allStopped = new Promise<void>((resolve) => {
-    onAllStopped = resolve;
-    if (stopped.size === hosts.length) resolve();
-  });
-  for (const h of hosts) h.send({ type: 'stop' });
-  const graceOver = await Promise.race([
-    allStopped.then(() => false),
-    new Promise<boolean>((r) =>
-      setTimeout(() => r(true), interrupted ? Math.min(opts.graceMs, 3000) : opts.graceMs).unref(),
-    ),
-  ]);
-  if (graceOver) log.warn('grace period over: cancelling bots that did not leave');
-  tick();
-  clearInterval(ticker);
-  lag.disable();
-  await Promise.all(hosts.map((h) => h.terminate()));
-  agg.finish();
-
-  let serverResult: ServerSummary;
-  if (server) {
-    serverResult = serverSummary(
-      'embedded',
-      parsePrometheus(await server.metrics.text()),
-      undefined,
-      peakSockets,
-    );
-    await server.close();
-  } else {
-    const after = await fetchServerMetrics(url);
-    serverResult =
-      after && remoteBefore
-        ? serverSummary('remote', after, remoteBefore)
-        : { source: 'unavailable', note: `no engage_ metrics at ${url.replace(/^ws/, 'http')}/metrics` };
-  }
-
-  const durationS = Math.round(elapsedS() * 10) / 10;
-  agg.durationS = durationS;
-  const results = checkThresholds(thresholds, agg);
-  const cpu = agg.gauge('generator_cpu_pct');
-  const lagStats = agg.gauge('generator_loop_lag_ms');
-  const warnings: string[] = [];
-  if (cpu.avg > SATURATION_CPU * cores * 100) {
-    warnings.push(
-      `generator CPU averaged ${Math.round(cpu.avg)}% of ${cores * 100}%: the generator itself was saturated, so its measurements understate what the server and peers can do`,
-    );
-  }
-  // One slow second (workers starting, a burst of DTLS handshakes) is not saturation; a tenth of the run is.
-  const lagSeconds = agg.timeSeries.map((p) => p.loopLagMs).sort((a, b) => a - b);
-  const lagP90 = lagSeconds[Math.floor(lagSeconds.length * 0.9)] ?? 0;
-  if (lagP90 > SATURATION_LAG_MS) {
-    warnings.push(
-      `event-loop lag exceeded ${SATURATION_LAG_MS} ms in over a tenth of the run's seconds (worst ${Math.round(lagStats.max)} ms): timings include the generator's own delays`,
-    );
-    // Lagging without using its cores means the cores were not there to use: say whose fault that was.
-    const machineNow = readMachineCpu();
-    const machine = machineAtStart && machineNow && machineBusyPct(machineAtStart, machineNow, cores);
-    if (machine !== undefined && cpu.avg <= SATURATION_CPU * cores * 100) {
-      const others = Math.max(0, machine - cpu.avg);
-      warnings.push(
-        others > 0.15 * cores * 100
-          ? `other processes used ${Math.round(others)}% CPU during the run, leaving the generator short of its ${cores} cores`
-          : `the generator used ${Math.round(cpu.avg)}% of ${cores * 100}% CPU yet lagged, and the machine was not busy either: its cores were not available (a virtual machine's host or a CPU quota)`,
-      );
-    }
-  }
-  for (const r of results)
-    if (!r.ok) log.debug({ threshold: r.threshold, actual: r.actual }, 'threshold crossed');
-
-  const trends = Object.fromEntries([...agg.trends].map(([k, t]) => [k, t.stats()])) as Record<
-    TrendName,
-    TrendStats
-  >;
-  const summary: RunSummary = {
-    schema: 'engage-loadtest/1',
-    run: {
-      id: plan.runId,
-      startedAt: startedAt.toISOString(),
-      endedAt: new Date().toISOString(),
+    const summary = buildSummary({
+      runId: plan.runId,
+      startedAt,
+      endedAt: new Date(),
       durationS,
-      interrupted,
+      interrupted: outcome.end === 'interrupted',
+      failures,
       url,
       embeddedServer: server !== undefined,
-    },
-    plan: {
-      mode,
-      bots: plan.bots.length,
-      rooms: plan.rooms.size,
-      roomSizes: [...plan.rooms.values()].map((r) => r.length).sort((a, b) => b - a),
-      rampPerS: opts.rampPerS,
-      durationS: opts.durationMs / 1000,
-      graceS: opts.graceMs / 1000,
-      workers,
-      video,
-      audio,
-      media,
-      recording: opts.recordDir !== undefined,
-    },
-    thresholds: results,
-    metrics: {
-      trends,
-      counters: { ...agg.counters },
-      gauges: Object.fromEntries([...agg.gauges.keys()].map((k) => [k, agg.gauge(k)])) as Record<
-        GaugeName,
-        GaugeStats
-      >,
-    },
-    signalErrors: { ...agg.signalErrors },
-    server: serverResult,
-    generator: {
+      plan: planSummary(plan, opts, settings, workers, media),
+      thresholds,
+      agg,
+      server: server ? await embeddedServerSummary(server) : await remoteServerSummary(url, remoteBefore),
       cores,
-      workers,
-      cpuPct: cpu,
-      rssMb: agg.gauge('generator_rss_mb'),
-      loopLagP99Ms: Math.round(lagStats.max * 10) / 10,
-      saturated: warnings.length > 0,
-      warnings,
-    },
-    worstRooms: agg.worstRooms(),
-    worstBots: agg.worstBots(),
-    timeSeries: agg.timeSeries,
+      machineCpuPct,
+    });
+    for (const r of summary.thresholds)
+      if (!r.ok) log.debug({ threshold: r.threshold, actual: r.actual }, 'threshold crossed');
+    return { summary, failedThresholds: summary.thresholds.filter((r) => !r.ok).length };
+  } finally {
+    sampler?.close();
+    await pool?.close();
+    await server?.close();
+  }
+}
+
+function botSpec(plan: Plan, bot: Plan['bots'][number], url: string, settings: RunSettings): BotSpec {
+  return {
+    name: bot.name,
+    room: bot.room,
+    url,
+    mode: settings.mode,
+    video: settings.video,
+    audio: settings.audio,
+    expectedPeers: plan.rooms.get(bot.room)!.length - 1,
+    chatIntervalMs: settings.chatIntervalMs,
+    sampleIntervalMs: settings.sampleIntervalMs,
+    ...(settings.recordDir === undefined ? {} : { recordDir: settings.recordDir }),
   };
-  return { summary, failedThresholds: results.filter((r) => !r.ok).length };
+}
+
+function planSummary(
+  plan: Plan,
+  opts: LoadtestOptions,
+  settings: RunSettings,
+  workers: number,
+  media: string,
+): PlanSummary {
+  return {
+    mode: settings.mode,
+    bots: plan.bots.length,
+    rooms: plan.rooms.size,
+    roomSizes: [...plan.rooms.values()].map((r) => r.length).sort((a, b) => b - a),
+    rampPerS: opts.rampPerS,
+    durationS: settings.durationMs / 1000,
+    graceS: settings.graceMs / 1000,
+    workers,
+    video: settings.video,
+    audio: settings.audio,
+    media,
+    recording: settings.recordDir !== undefined,
+  };
+}
+
+/** The embedded server's view: its metrics since it started, and its process's own CPU and memory. */
+async function embeddedServerSummary(server: EmbeddedServer): Promise<ServerSummary> {
+  const usage = { cpuPct: server.cpuPct.stats(), rssMb: server.rssMb.stats() };
+  const metrics = await fetchServerMetrics(server.url);
+  if (!metrics) {
+    return {
+      source: 'embedded',
+      peakSockets: server.peakSockets,
+      ...usage,
+      note: 'its /metrics did not answer',
+    };
+  }
+  return { ...serverSummary('embedded', metrics, undefined, server.peakSockets), ...usage };
+}
+
+/** A --url server's view: what its /metrics counted during the run, when it has engage_ metrics. */
+async function remoteServerSummary(url: string, before: PromSnapshot | undefined): Promise<ServerSummary> {
+  const after = await fetchServerMetrics(url);
+  return after && before
+    ? serverSummary('remote', after, before)
+    : { source: 'unavailable', note: `no engage_ metrics at ${url.replace(/^ws/, 'http')}/metrics` };
 }

@@ -1,13 +1,14 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunSummary } from '../../src/loadtest/summary.js';
+import type { RunSummary } from '../../src/loadtest/metrics/summary.js';
+import { oggOpusFile, opus120msPacket } from '../loadtest/opus-file.js';
 
 const BIN = fileURLToPath(new URL('../../bin/engage.js', import.meta.url));
 const SCHEMA = JSON.parse(
@@ -15,8 +16,11 @@ const SCHEMA = JSON.parse(
 );
 const validate = new Ajv({ allErrors: true }).compile(SCHEMA);
 
-function engage(args: string[]) {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function engage(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => {
@@ -101,12 +105,20 @@ describe('engage loadtest (CLI)', () => {
     expect(r.plan.media).toMatch(/VP8 320x180 15 fps.*Opus stereo 120 ms/);
     expect(r.server.source).toBe('embedded');
     expect(r.server.errors).toEqual({});
+    // The embedded server's CPU is its own process's, shown apart from the generator's.
+    expect(r.server.cpuPct!.max).toBeGreaterThan(0);
+    expect(r.server.rssMb!.max).toBeGreaterThan(10);
+    expect(r.generator.cpuPct.max).toBeGreaterThan(0);
+    expect(r.timeSeries.filter((p) => p.serverCpuPct !== undefined).length).toBeGreaterThan(2);
+    expect(r.run.failures).toEqual([]);
     expect(r.timeSeries.length).toBeGreaterThan(4);
     expect(Math.max(...r.timeSeries.map((p) => p.links))).toBe(6);
 
     expect(stdout).toMatch(/THRESHOLDS\n {2}✓ links_failed:count==0/);
     expect(stdout).toMatch(/✗ join_ms:p\(95\)<0.001/);
     expect(stdout).toMatch(/links\s+6\/6 connected, 0 failed/);
+    expect(stdout).toMatch(/SERVER\n(.*\n)* {2}its own process: CPU avg [\d.]+% max [\d.]+%/);
+    expect(stdout).toMatch(/GENERATOR\n {2}\d+ cores, \d+ worker\(s\); own CPU avg [\d.]+%/);
     expect(readFileSync(html, 'utf8')).toMatch(/<html/);
   }, 90_000);
 
@@ -124,6 +136,55 @@ describe('engage loadtest (CLI)', () => {
     expect(stdout).toBe('');
     expect(stderr).not.toMatch(/bots \d+\/2/);
     expect(Date.now() - t0).toBeLessThan(5000);
+  });
+
+  it('a worker that fails makes the run exit 1 promptly, saying why in the summary and both reports', async () => {
+    const json = join(dir, 'failed.json');
+    const html = join(dir, 'failed.html');
+    const t0 = Date.now();
+    const { code, stdout, stderr } = await engage(
+      ['loadtest', '-n', '4', '--ramp', '8', '--duration', '60s', '--json', json, '--html', html],
+      { ENGAGE_TEST_FAIL_WORKER: '1:exit' },
+    ).exited;
+    expect(code, stderr).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    const reason = 'host 1 (worker thread) failed: exited unexpectedly with code 3';
+    expect(stdout).toMatch(
+      new RegExp(`^FAILED: ${reason.replace(/[()]/g, '\\$&')}; its \\d running bots? counted failed`, 'm'),
+    );
+    expect(stderr).toContain(`engage: the run failed: ${reason}`);
+    const r = JSON.parse(readFileSync(json, 'utf8')) as RunSummary;
+    expect(validate(r), JSON.stringify(validate.errors)).toBe(true);
+    expect(r.run.failures).toMatchObject([
+      { component: 'host', host: 1, reason: 'exited unexpectedly with code 3' },
+    ]);
+    expect(r.metrics.counters.bots_failed).toBe(r.run.failures[0]!.bots);
+    expect(r.run.durationS).toBeLessThan(20);
+    expect(readFileSync(html, 'utf8')).toContain('<strong>Run failed</strong>');
+  }, 60_000);
+
+  it('a media file the sender cannot send, and a zero interval, exit 2 before any bot starts', async () => {
+    const bad = join(dir, 'loud.ogg');
+    writeFileSync(bad, oggOpusFile([opus120msPacket(300)]));
+    const cases: Array<[string[], RegExp]> = [
+      [
+        ['--audio', bad],
+        /^engage: .*loud\.ogg: Opus packet 0 \(at 0\.00 s\) is 1802 bytes, more than the 1200 bytes of one RTP packet/,
+      ],
+      [
+        ['--sample-interval', '0'],
+        /^engage: --sample-interval must be a positive duration such as 5s, got 0 ms/,
+      ],
+      [['--chat-interval', '0s'], /^engage: --chat-interval must be a positive duration/],
+    ];
+    for (const [flags, message] of cases) {
+      const { code, stdout, stderr } = await engage(['loadtest', '-n', '2', ...flags]).exited;
+      expect(code, stderr).toBe(2);
+      expect(stderr).toMatch(message);
+      // No summary and no progress line: nothing ran.
+      expect(stdout).toBe('');
+      expect(stderr).not.toMatch(/bots \d+\/2/);
+    }
   });
 
   it('Ctrl-C midway stops the run, prints the summary, writes the report and exits 130', async () => {

@@ -1,9 +1,16 @@
-import type { TrendStats } from '../../src/loadtest/metrics.js';
-import type { GaugeStats, RunSummary, TimePoint } from '../../src/loadtest/summary.js';
+import {
+  type GaugeStats,
+  REPORT_SCHEMA,
+  type RunSummary,
+  type TimePoint,
+} from '../../src/loadtest/metrics/summary.js';
+import type { TrendStats } from '../../src/loadtest/metrics/trend.js';
 
 export interface FixtureOptions {
   /** Points in timeSeries, one per second (default 120: a two-minute run). */
   points?: number;
+  /** A run whose worker 1 crashed 40 s in: run.failures set, its 15 bots failed, the run cut short. */
+  failed?: boolean;
 }
 
 /** A small seeded PRNG so every fixture is the same, run after run. */
@@ -70,6 +77,7 @@ export function fixtureSummary(options: FixtureOptions = {}): RunSummary {
       jitterP95Ms: round(6 + rand() * 6 + spike * 3),
       errors: t === 13 ? 1 : 0,
       cpuPct: round(Math.min(185, 20 + up * 2.4 + rand() * 15)),
+      serverCpuPct: round(2 + up * 0.3 + rand() * 2),
       rssMb: round(210 + up * 4.1 + rand() * 5),
       loopLagMs: round(4 + rand() * 8 + spike * 6),
     });
@@ -79,13 +87,23 @@ export function fixtureSummary(options: FixtureOptions = {}): RunSummary {
   const endedAt = new Date(startedAt.getTime() + durationS * 1000);
 
   return {
-    schema: 'engage-loadtest/1',
+    schema: REPORT_SCHEMA,
     run: {
       id: 'lt-20251125-123000-7f3a',
       startedAt: startedAt.toISOString(),
       endedAt: endedAt.toISOString(),
       durationS,
       interrupted: false,
+      failures: options.failed
+        ? [
+            {
+              component: 'host',
+              host: 1,
+              reason: 'Error: ENOSPC: no space left on device, write',
+              bots: 15,
+            },
+          ]
+        : [],
       url: 'ws://127.0.0.1:41877/ws',
       embeddedServer: true,
     },
@@ -150,6 +168,8 @@ export function fixtureSummary(options: FixtureOptions = {}): RunSummary {
       messagesOut: 7_310,
       errors: { 'room-full': 1 },
       peakSockets: 60,
+      cpuPct: gauge(timeSeries.flatMap((p) => (p.serverCpuPct === undefined ? [] : [p.serverCpuPct]))),
+      rssMb: { avg: 61.2, min: 48.5, max: 66.1, last: 64 },
       relayLatencyP50Ms: 0.5,
       relayLatencyP99Ms: 5,
       note: 'relay latency from histogram buckets (upper bounds)',

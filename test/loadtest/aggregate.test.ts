@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RunAggregate } from '../../src/loadtest/aggregate.js';
-import { parsePrometheus, serverSummary } from '../../src/loadtest/server-metrics.js';
+import { RunAggregate } from '../../src/loadtest/metrics/aggregate.js';
+import { parsePrometheus, serverSummary } from '../../src/loadtest/metrics/server-metrics.js';
 
 describe('RunAggregate', () => {
   it('counts each pair once, by its offerer, and never-connected pairs of joined bots as failed', () => {
@@ -62,6 +62,111 @@ describe('RunAggregate', () => {
     sample('b', 'a', 15);
     agg.finish();
     expect([agg.counters.video_flows, agg.counters.video_flows_stalled]).toEqual([1, 1]);
+  });
+});
+
+describe('RunAggregate time series', () => {
+  it("takes each second's RTT and jitter percentiles over live links with k6's percentile", () => {
+    const agg = new RunAggregate();
+    agg.plan(new Map([['r', ['a', 'b', 'c']]]));
+    for (const bot of ['a', 'b', 'c']) agg.add({ type: 'bot', bot, room: 'r', state: 'joined' }, 0);
+    const flows: Array<[string, string, number]> = [
+      ['a', 'b', 10],
+      ['b', 'a', 20],
+      ['a', 'c', 30],
+      ['c', 'a', 40],
+    ];
+    for (const [bot, remote, rtt] of flows) {
+      agg.add({ type: 'link', bot, room: 'r', remote, state: 'connected', pairOwner: bot === 'a' }, 0);
+      agg.add(
+        {
+          type: 'link-sample',
+          bot,
+          room: 'r',
+          remote,
+          videoKbps: 100,
+          audioKbps: 30,
+          videoFps: 15,
+          lossPct: 0,
+          jitterMs: rtt / 10,
+          rttMs: rtt,
+        },
+        0,
+      );
+    }
+    agg.tick(1, { cpuPct: 10, rssMb: 100, mainLoopLagMs: 1 });
+    // RTTs [10, 20, 30, 40]: p50 at rank 1.5 → 25; p95 at rank 2.85 → 30 + 0.85 × 10 = 38.5.
+    // Jitter [1, 2, 3, 4]: p95 → 3.85, rounded to 3.9 in the series.
+    expect(agg.timeSeries[0]).toMatchObject({ rttP50Ms: 25, rttP95Ms: 38.5, jitterP95Ms: 3.9 });
+  });
+});
+
+describe('closed links and failed hosts leave the time series', () => {
+  const sample = (bot: string, remote: string, videoKbps: number) =>
+    ({
+      type: 'link-sample',
+      bot,
+      room: 'r',
+      remote,
+      videoKbps,
+      audioKbps: 30,
+      videoFps: 15,
+      lossPct: 1,
+      jitterMs: 2,
+      rttMs: 10,
+    }) as const;
+  const link = (bot: string, remote: string, state: 'connected' | 'closed' | 'failed', pairOwner: boolean) =>
+    ({ type: 'link', bot, room: 'r', remote, state, pairOwner }) as const;
+  const tick = (agg: RunAggregate, t: number) => {
+    agg.tick(t, { cpuPct: 10, rssMb: 100, mainLoopLagMs: 1 });
+    return agg.timeSeries.at(-1)!;
+  };
+  const meshOfThree = () => {
+    const agg = new RunAggregate();
+    agg.plan(new Map([['r', ['a', 'b', 'c']]]));
+    for (const bot of ['a', 'b', 'c']) agg.add({ type: 'bot', bot, room: 'r', state: 'joined' }, 0);
+    for (const [bot, remote, owner] of [
+      ['a', 'b', true],
+      ['b', 'a', false],
+      ['a', 'c', true],
+      ['c', 'a', false],
+    ] as const) {
+      agg.add(link(bot, remote, 'connected', owner), 0);
+      agg.add(sample(bot, remote, 100), 0);
+    }
+    return agg;
+  };
+
+  it("drops a closed link's last sample from the sums, and ignores a sample that arrives after it closed", () => {
+    const agg = meshOfThree();
+    expect(tick(agg, 1)).toMatchObject({ links: 2, videoKbps: 400, audioKbps: 120 });
+    agg.add(link('a', 'c', 'closed', true), 0);
+    agg.add(link('c', 'a', 'closed', false), 0);
+    expect(tick(agg, 2)).toMatchObject({ links: 1, videoKbps: 200, audioKbps: 60 });
+    // Stats read as the link closed: a measurement for the trends, not a live link.
+    agg.add(sample('c', 'a', 100), 0);
+    expect(tick(agg, 3)).toMatchObject({ links: 1, videoKbps: 200 });
+    expect(agg.trends.get('video_bitrate_kbps')!.count).toBe(5);
+    // A failed link leaves the same way.
+    agg.add(link('b', 'a', 'failed', false), 0);
+    expect(tick(agg, 4)).toMatchObject({ videoKbps: 100 });
+  });
+
+  it("counts a failed host's bots failed with the reason, and takes their links out of the series", () => {
+    const agg = meshOfThree();
+    agg.add({ type: 'bot', bot: 'b', room: 'r', state: 'left' }, 0);
+    // The pool names the bots the host still had: c joined, d was sent but never reported back.
+    agg.plan(new Map([['r2', ['d']]]));
+    agg.hostFailed(['c', 'd'], 'host 1 (worker thread) failed: Error: boom');
+    expect(agg.counters.bots_failed).toBe(2);
+    expect(agg.counters.bots_started).toBe(1);
+    const bots = agg.worstBots(10);
+    expect(bots.filter((b) => b.state === 'failed').map((b) => [b.bot, b.error])).toEqual([
+      ['c', 'host 1 (worker thread) failed: Error: boom'],
+      ['d', 'host 1 (worker thread) failed: Error: boom'],
+    ]);
+    // a-c is gone from the live links; c's sample of a is gone from the sums (b left: its sample too).
+    expect(tick(agg, 1)).toMatchObject({ links: 1, bots: 1, videoKbps: 200 });
   });
 });
 

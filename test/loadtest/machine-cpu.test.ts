@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { expect, it } from 'vitest';
-import { machineBusyPct, readMachineCpu } from '../../src/loadtest/machine-cpu.js';
+import { machineBusyPct, readMachineCpu } from '../../src/loadtest/metrics/machine-cpu.js';
 
 it('reads the machine-wide CPU counters where /proc/stat exists', () => {
   const cpu = readMachineCpu();

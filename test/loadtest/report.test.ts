@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COUNTER_METRICS, GAUGE_METRICS, TREND_METRICS } from '../../src/loadtest/metrics.js';
+import { COUNTER_METRICS, GAUGE_METRICS, TREND_METRICS } from '../../src/loadtest/metrics/catalogue.js';
+import type { RunSummary } from '../../src/loadtest/metrics/summary.js';
 import { CHARTS, escapeHtml, reportHtml, writeHtmlReport } from '../../src/loadtest/report/html.js';
 import { reportJson, writeJsonReport } from '../../src/loadtest/report/json.js';
-import type { RunSummary } from '../../src/loadtest/summary.js';
+import { renderSummary } from '../../src/loadtest/report/text.js';
 import { fixtureSummary } from '../helpers/summary-fixture.js';
 
 const SCHEMA_PATH = new URL('../../schema/loadtest-report.schema.json', import.meta.url);
@@ -43,7 +44,7 @@ function errorsOf(doc: unknown): string {
 }
 
 describe('JSON report and its schema', () => {
-  it('names every metric of metrics.ts as a required key, and only those', () => {
+  it('names every metric of metrics/catalogue.ts as a required key, and only those', () => {
     const metrics = schema.properties.metrics!.properties;
     for (const [kind, catalogue] of [
       ['trends', TREND_METRICS],
@@ -68,7 +69,7 @@ describe('JSON report and its schema', () => {
   it('is pretty-printed with two spaces and ends with a newline', () => {
     const text = reportJson(fixtureSummary());
     expect(text.endsWith('}\n')).toBe(true);
-    expect(text.split('\n')[1]).toBe('  "schema": "engage-loadtest/1",');
+    expect(text.split('\n')[1]).toBe('  "schema": "engage-loadtest/2",');
   });
 
   it('validates against the schema, interrupted, saturated, signaling-only or empty alike', () => {
@@ -109,7 +110,20 @@ describe('JSON report and its schema', () => {
         d.run.interrupted = 'no';
       },
       (d) => {
-        d.schema = 'engage-loadtest/2';
+        // A version 1 report (nearest-rank percentiles, no failures) is not a version 2 one.
+        d.schema = 'engage-loadtest/1';
+      },
+      (d) => {
+        delete d.run.failures;
+      },
+      (d) => {
+        d.run.failures = [{ component: 'host', host: 0, reason: '', bots: 1 }];
+      },
+      (d) => {
+        d.run.failures = [{ component: 'gremlin', reason: 'x', bots: 0 }];
+      },
+      (d) => {
+        d.server.cpuPct = { avg: 1 };
       },
       (d) => {
         d.metrics.counters.bots_joined = 59.5;
@@ -161,6 +175,11 @@ describe('JSON report and its schema', () => {
       (d) => d.worstRooms[0],
       (d) => d.worstBots[0],
       (d) => d.timeSeries[0],
+      (d) => d.server.cpuPct,
+      (d) => {
+        d.run.failures = [{ component: 'host', host: 0, reason: 'boom', bots: 1 }];
+        return d.run.failures[0];
+      },
     ];
     for (const level of levels) {
       const doc = parsed();
@@ -207,6 +226,57 @@ describe('JSON report and its schema', () => {
     await expect(writeJsonReport(fixtureSummary(), target, () => {})).rejects.toThrow();
     expect(await readdir(dir)).not.toContainEqual(expect.stringMatching(/\.tmp$/));
     expect(await readdir(target)).toEqual(['child']);
+  });
+});
+
+describe('a failed run and the server apart, in every report', () => {
+  it('validates against the schema, with and without an embedded server', () => {
+    expect(errorsOf(parsed(fixtureSummary({ failed: true })))).toBe('null');
+    const remote = fixtureSummary();
+    remote.run.embeddedServer = false;
+    remote.server = { source: 'remote', messagesIn: 10, messagesOut: 20, errors: {} };
+    for (const p of remote.timeSeries) delete p.serverCpuPct;
+    expect(errorsOf(parsed(remote))).toBe('null');
+  });
+
+  it('says what failed at the top of the text summary, and shows both CPUs', () => {
+    const text = renderSummary(fixtureSummary({ failed: true }));
+    const lines = text.split('\n');
+    const failed = lines.findIndex((l) => l.startsWith('FAILED: '));
+    expect(failed).toBeGreaterThan(0);
+    expect(failed).toBeLessThan(lines.findIndex((l) => l.startsWith('SIGNALING')));
+    expect(lines[failed]).toBe(
+      'FAILED: host 1 (worker thread) failed: Error: ENOSPC: no space left on device, write; its 15 running bots counted failed. The run was stopped early.',
+    );
+    expect(text).toMatch(
+      /SERVER\n(.*\n)* {2}its own process: CPU avg \d+(\.\d)?% max \d+(\.\d)?% \(of 400%\)/,
+    );
+    expect(text).toMatch(/GENERATOR\n {2}4 cores, 4 worker\(s\); own CPU avg/);
+    expect(renderSummary(fixtureSummary())).not.toContain('FAILED');
+  });
+
+  it('puts a failure banner first in the HTML report, and charts the server CPU only when measured', () => {
+    const html = reportHtml(fixtureSummary({ failed: true }));
+    const banner = html.indexOf('<div class="banner bad" role="alert"><strong>Run failed</strong>');
+    expect(banner).toBeGreaterThan(0);
+    expect(banner).toBeLessThan(html.indexOf('Thresholds'));
+    expect(html).toContain('host 1 (worker thread) failed: Error: ENOSPC');
+    expect(reportHtml(fixtureSummary())).not.toContain('Run failed');
+
+    const embedded = reportHtml(fixtureSummary());
+    expect(embedded).toContain('embedded server</span>');
+    expect(embedded).toMatch(
+      /<th>CPU<\/th><td class="num">[\d.]+% avg<\/td><td class="muted">max [\d.]+%, of one core; the server’s own process/,
+    );
+    const remote = fixtureSummary();
+    remote.run.embeddedServer = false;
+    remote.server = { source: 'remote', messagesIn: 10, messagesOut: 20, errors: {} };
+    for (const p of remote.timeSeries) delete p.serverCpuPct;
+    const all = CHARTS.reduce((n, c) => n + c.series.length, 0);
+    expect(embedded.match(/<polyline /g)?.length).toBe(all);
+    // No line at zero for a server nobody measured.
+    expect(reportHtml(remote).match(/<polyline /g)?.length).toBe(all - 1);
+    expect(reportHtml(remote)).not.toContain('embedded server</span>');
   });
 });
 

@@ -1,4 +1,4 @@
-import type { TimePoint } from '../summary.js';
+import type { TimePoint } from '../metrics/summary.js';
 import { escapeHtml, fmtClock, fmtTick } from './html-format.js';
 
 /** Charts over time for the HTML report: inline SVG drawn here, with a few lines of tooltip script. */
@@ -10,7 +10,8 @@ interface ChartSpec {
   unit: string;
   /** Whole numbers only (counts): no fractional ticks. */
   integer?: boolean;
-  series: Array<{ key: SeriesKey; label: string; color: string }>;
+  /** `optional`: drawn only when the run measured it (the server's CPU, for an embedded server). */
+  series: Array<{ key: SeriesKey; label: string; color: string; optional?: boolean }>;
 }
 
 const COLORS = ['#2563eb', '#ea580c', '#16a34a', '#9333ea', '#dc2626'] as const;
@@ -49,9 +50,12 @@ export const CHARTS: ChartSpec[] = [
     ],
   },
   {
-    title: 'Generator CPU (% of one core)',
+    title: 'CPU (% of one core)',
     unit: '%',
-    series: [{ key: 'cpuPct', label: 'CPU', color: COLORS[2] }],
+    series: [
+      { key: 'cpuPct', label: 'generator', color: COLORS[2] },
+      { key: 'serverCpuPct', label: 'embedded server', color: COLORS[3], optional: true },
+    ],
   },
   {
     title: 'Generator event-loop lag (ms)',
@@ -77,8 +81,19 @@ const M = { left: 46, right: 12, top: 10, bottom: 24 };
 /** Polylines keep at most this many points per series (min/max per bucket above it), keeping files small. */
 const MAX_POINTS = 600;
 
+/** The charts with the optional series the run did not measure left out. */
+function chartsFor(points: TimePoint[]): ChartSpec[] {
+  const measured = (key: SeriesKey) => points.some((p) => p[key] !== undefined);
+  return CHARTS.map((spec) => ({
+    ...spec,
+    series: spec.series.filter((s) => !s.optional || measured(s.key)),
+  }));
+}
+
 export function chartsSection(series: TimePoint[]): string {
-  const figures = CHARTS.map((spec, i) => chart(spec, series, i)).join('\n');
+  const figures = chartsFor(series)
+    .map((spec, i) => chart(spec, series, i))
+    .join('\n');
   return `<section class="charts"><h2>Over time</h2><div class="chartgrid">${figures}</div></section>`;
 }
 
@@ -193,8 +208,8 @@ ${lines}
 </svg><div class="tip" hidden></div></div></figure>`;
 }
 
-function finite(v: number): number {
-  return Number.isFinite(v) ? v : 0;
+function finite(v: number | undefined): number {
+  return v !== undefined && Number.isFinite(v) ? v : 0;
 }
 
 /** Rounds a pixel coordinate to one decimal: plenty on a 560-wide view box, and short in the file. */
@@ -208,7 +223,10 @@ function r(v: number): number {
  */
 export function tooltipScript(points: TimePoint[]): string {
   if (points.length === 0) return '';
-  const keys: Array<keyof TimePoint> = ['t', ...new Set(CHARTS.flatMap((c) => c.series.map((s) => s.key)))];
+  const keys: Array<keyof TimePoint> = [
+    't',
+    ...new Set(chartsFor(points).flatMap((c) => c.series.map((s) => s.key))),
+  ];
   const columns = Object.fromEntries(
     keys.map((k) => [k, points.map((p) => Math.round(finite(p[k]) * 100) / 100)]),
   );

@@ -4,11 +4,12 @@ import {
   TREND_GROUPS,
   TREND_METRICS,
   type TrendName,
-} from '../metrics.js';
-import type { BotResult, RoomResult, RunSummary } from '../summary.js';
+} from '../metrics/catalogue.js';
+import type { BotResult, RoomResult, RunSummary } from '../metrics/summary.js';
 import { CHARTS, chartsSection, tooltipScript } from './html-charts.js';
 import { escapeHtml, fmtDate, fmtDuration, fmtNum, pct, unitOf, withUnit } from './html-format.js';
 import { writeFileAtomic } from './json.js';
+import { describeFailure } from './text.js';
 
 export { CHARTS, escapeHtml, fmtNum };
 
@@ -22,6 +23,14 @@ export function reportHtml(summary: RunSummary): string {
   const title = `engage loadtest · ${run.id}`;
   const body = [
     header(summary),
+    run.failures.length > 0
+      ? banner(
+          'bad',
+          'Run failed',
+          'Part of the load generator broke, so the run was stopped early and exits 1; the figures cover only what ran.',
+          run.failures.map(describeFailure),
+        )
+      : '',
     run.interrupted
       ? banner(
           'bad',
@@ -256,7 +265,7 @@ function generatorSection(s: RunSummary): string {
         {
           key: 'CPU',
           value: `${fmtNum(g.cpuPct.avg)}% avg`,
-          note: `max ${fmtNum(g.cpuPct.max)}%, of one core (${fmtNum(g.cores * 100)}% = all cores)`,
+          note: `max ${fmtNum(g.cpuPct.max)}%, of one core (${fmtNum(g.cores * 100)}% = all cores); main thread and workers only`,
         },
         { key: 'RSS', value: `${fmtNum(g.rssMb.avg)} MB avg`, note: `max ${fmtNum(g.rssMb.max)} MB` },
         {
@@ -282,8 +291,20 @@ function serverSection(s: RunSummary): string {
       {
         key: 'source',
         value: escapeHtml(v.source),
-        note: v.source === 'embedded' ? 'in-process server' : '/metrics',
+        note: v.source === 'embedded' ? 'engage serve in a child process of the run' : '/metrics',
       },
+      ...(v.cpuPct
+        ? [
+            {
+              key: 'CPU',
+              value: `${fmtNum(v.cpuPct.avg)}% avg`,
+              note: `max ${fmtNum(v.cpuPct.max)}%, of one core; the server’s own process`,
+            },
+          ]
+        : []),
+      ...(v.rssMb
+        ? [{ key: 'RSS', value: `${fmtNum(v.rssMb.avg)} MB avg`, note: `max ${fmtNum(v.rssMb.max)} MB` }]
+        : []),
       { key: 'messages in', value: opt(v.messagesIn) },
       { key: 'messages out', value: opt(v.messagesOut) },
       { key: 'peak sockets', value: opt(v.peakSockets) },

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { RunSummary } from '../summary.js';
+import type { RunSummary } from '../metrics/summary.js';
 
 /**
  * The JSON report: the RunSummary itself, pretty-printed with a trailing newline. Its shape is
- * schema/loadtest-report.schema.json (`schema: "engage-loadtest/1"`).
+ * schema/loadtest-report.schema.json (`schema: "engage-loadtest/2"`, REPORT_SCHEMA).
  */
 export function reportJson(summary: RunSummary): string {
   return `${JSON.stringify(summary, null, 2)}\n`;

@@ -1,5 +1,6 @@
-import { TREND_GROUPS, type TrendName, type TrendStats } from '../metrics.js';
-import type { RunSummary } from '../summary.js';
+import { TREND_GROUPS, type TrendName } from '../metrics/catalogue.js';
+import type { RunFailure, RunSummary } from '../metrics/summary.js';
+import type { TrendStats } from '../metrics/trend.js';
 
 /** How the CLI colours the summary; library code only marks what is good, bad or minor. */
 export interface TextStyle {
@@ -51,6 +52,7 @@ export function renderSummary(r: RunSummary, style: TextStyle = plainStyle): str
     `plan    ramp ${r.plan.rampPerS} bots/s, hold ${r.plan.durationS} s, room sizes ${summarizeSizes(r.plan.roomSizes)}, ${r.plan.workers} worker(s)`,
   );
   if (r.run.interrupted) out.push(style.warn('INTERRUPTED: the run was stopped before its planned end'));
+  for (const f of r.run.failures) out.push(style.bad(`FAILED: ${describeFailure(f)}`));
 
   if (r.thresholds.length > 0) {
     out.push('', style.bold('THRESHOLDS'));
@@ -102,12 +104,18 @@ export function renderSummary(r: RunSummary, style: TextStyle = plainStyle): str
     );
     const se = Object.entries(s.errors ?? {});
     out.push(`  errors ${se.length === 0 ? '0' : se.map(([k, v]) => `${k}: ${v}`).join(', ')}`);
+    if (s.note) out.push(`  ${style.dim(s.note)}`);
+  }
+  if (s.cpuPct && s.rssMb) {
+    out.push(
+      `  its own process: CPU avg ${num(s.cpuPct.avg)}% max ${num(s.cpuPct.max)}% (of ${r.generator.cores * 100}%); RSS max ${num(s.rssMb.max)} MB`,
+    );
   }
 
   const g = r.generator;
   out.push('', style.bold('GENERATOR'));
   out.push(
-    `  ${g.cores} cores, ${g.workers} worker(s); CPU avg ${num(g.cpuPct.avg)}% max ${num(g.cpuPct.max)}% (of ${g.cores * 100}%); ` +
+    `  ${g.cores} cores, ${g.workers} worker(s); own CPU avg ${num(g.cpuPct.avg)}% max ${num(g.cpuPct.max)}% (of ${g.cores * 100}%); ` +
       `RSS max ${num(g.rssMb.max)} MB; event-loop lag p99 ${num(g.loopLagP99Ms)} ms`,
   );
   if (g.saturated) for (const w of g.warnings) out.push(`  ${style.warn(`⚠ ${w}`)}`);
@@ -143,6 +151,13 @@ export function renderSummary(r: RunSummary, style: TextStyle = plainStyle): str
     }
   }
   return out.join('\n');
+}
+
+/** One line saying what broke, where, and what it took down. */
+export function describeFailure(f: RunFailure): string {
+  const what = f.component === 'host' ? `host ${f.host ?? '?'} (worker thread)` : 'the embedded server';
+  const bots = f.bots === 0 ? '' : `; its ${f.bots} running bot${f.bots === 1 ? '' : 's'} counted failed`;
+  return `${what} failed: ${f.reason}${bots}. The run was stopped early.`;
 }
 
 function summarizeSizes(sizes: number[]): string {

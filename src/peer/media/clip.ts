@@ -58,6 +58,12 @@ export const BUILTIN_CLIPS = {
 
 export type BuiltinClipName = keyof typeof BUILTIN_CLIPS;
 
+/**
+ * Largest RTP payload the media source makes (werift's MTU, 1200 bytes). A VP8 frame is split over as many
+ * packets as it needs (RFC 7741); an Opus packet cannot be split (RFC 7587), so each must fit in one.
+ */
+export const MAX_RTP_PAYLOAD_BYTES = 1200;
+
 const VIDEO_CLOCK_RATE = 90000;
 const DEFAULT_FRAME_TICKS = VIDEO_CLOCK_RATE / 30;
 
@@ -102,8 +108,37 @@ async function readClipFile(file: string, kind: ClipKind, name: string): Promise
   }
 }
 
-/** Turns the bytes of a media file into a clip of the wanted kind; throws MediaFormatError. */
+/**
+ * Turns the bytes of a media file into a clip of the wanted kind, one the media source can send;
+ * throws MediaFormatError.
+ */
 export function parseClip(file: Buffer, kind: ClipKind, name: string): Clip {
+  const clip = parseContainer(file, kind, name);
+  checkSendable(clip);
+  return clip;
+}
+
+/**
+ * Throws MediaFormatError, naming the packet and its place in the clip, when the source could not send
+ * `clip` in RTP payloads of `maxPayloadBytes`: so a file is refused when it is loaded, before any bot
+ * starts, not in a pacing timer later.
+ */
+export function checkSendable(clip: Clip, maxPayloadBytes = MAX_RTP_PAYLOAD_BYTES): void {
+  if (clip.kind !== 'audio') return;
+  let ticks = 0;
+  for (const [index, frame] of clip.frames.entries()) {
+    if (frame.data.length > maxPayloadBytes) {
+      throw new MediaFormatError(
+        `Opus packet ${index} (at ${(ticks / clip.clockRate).toFixed(2)} s) is ${frame.data.length} bytes, ` +
+          `more than the ${maxPayloadBytes} bytes of one RTP packet, and an Opus packet cannot be split ` +
+          '(RFC 7587): re-encode it at a lower bitrate or with shorter packets',
+      );
+    }
+    ticks += frame.durationTicks;
+  }
+}
+
+function parseContainer(file: Buffer, kind: ClipKind, name: string): Clip {
   const magic = file.subarray(0, 4).toString('latin1');
   if (magic === 'DKIF') {
     if (kind === 'audio')

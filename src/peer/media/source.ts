@@ -1,6 +1,7 @@
 import { OpusPacketizer, type RtpPacket, Vp8Packetizer } from 'werift';
 import { type Logger, silentLogger } from '../../util/log.js';
-import type { Clip, ClipKind } from './clip.js';
+import { type Clip, type ClipKind, checkSendable, MAX_RTP_PAYLOAD_BYTES } from './clip.js';
+import { MediaFormatError } from './errors.js';
 
 /**
  * Receives every RTP packet of the source. The packet is shared by all subscribers: treat it as
@@ -18,7 +19,7 @@ export type RtpListener = (packet: RtpPacket) => void;
 export interface ClipSourceOptions {
   /** Written into the packets; werift's sender replaces it with the negotiated one anyway. */
   payloadType?: number;
-  /** Largest RTP payload in bytes (default 1200, werift's MTU). */
+  /** Largest RTP payload in bytes (default MAX_RTP_PAYLOAD_BYTES, 1200: werift's MTU). */
   maxPayloadSize?: number;
   /** First sequence number (default random, RFC 3550 §5.1). */
   initialSequenceNumber?: number;
@@ -122,9 +123,16 @@ export class ClipSource {
       throw new Error(`clip ${clip.name} has no frames or no duration`);
     }
     this.clip = clip;
+    // loadClip() has checked this for the default payload size; a smaller one is checked here, now,
+    // rather than in the pacing timer later.
+    try {
+      checkSendable(clip, options.maxPayloadSize ?? MAX_RTP_PAYLOAD_BYTES);
+    } catch (err) {
+      throw new MediaFormatError(`${clip.name}: ${(err as Error).message}`);
+    }
     const packetizerOptions = {
       payloadType: options.payloadType ?? (clip.kind === 'video' ? 96 : 111),
-      maxPayloadSize: options.maxPayloadSize ?? 1200,
+      maxPayloadSize: options.maxPayloadSize ?? MAX_RTP_PAYLOAD_BYTES,
       ...(options.initialSequenceNumber === undefined
         ? {}
         : { sequenceNumber: options.initialSequenceNumber }),
@@ -132,13 +140,6 @@ export class ClipSource {
     if (clip.kind === 'video') {
       this.packetizer = new Vp8Packetizer(packetizerOptions);
     } else {
-      // Opus packets cannot be split (RFC 7587): refuse an unsendable clip now, not in a timer later.
-      const largest = clip.frames.reduce((max, frame) => Math.max(max, frame.data.length), 0);
-      if (largest > packetizerOptions.maxPayloadSize) {
-        throw new Error(
-          `clip ${clip.name} has a ${largest}-byte Opus packet, more than one RTP packet holds`,
-        );
-      }
       this.packetizer = new OpusPacketizer(packetizerOptions);
     }
     this.timestamp = (options.initialTimestamp ?? Math.floor(Math.random() * 2 ** 32)) >>> 0;

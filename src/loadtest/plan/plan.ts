@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { UsageError } from '../util/errors.js';
+import { UsageError } from '../../util/errors.js';
 
 export interface PlanInput {
   bots: number;

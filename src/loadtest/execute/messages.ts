@@ -1,4 +1,4 @@
-import type { CounterName, TrendName } from './metrics.js';
+import type { CounterName, TrendName } from '../metrics/catalogue.js';
 
 /** One bot of the plan, as a worker starts it. */
 export interface BotSpec {
@@ -20,6 +20,15 @@ export type HostCommand =
   | { type: 'start'; spec: BotSpec }
   /** Every bot leaves cleanly (sends close, finalises recordings). */
   | { type: 'stop' };
+
+/** Parses a command at the worker's boundary; undefined when it is not a HostCommand. */
+export function parseHostCommand(m: unknown): HostCommand | undefined {
+  if (typeof m !== 'object' || m === null) return undefined;
+  const { type, spec } = m as { type?: unknown; spec?: unknown };
+  if (type === 'stop') return { type };
+  if (type === 'start' && typeof spec === 'object' && spec !== null) return m as HostCommand;
+  return undefined;
+}
 
 /** Bot host → main thread: samples and state changes, never aggregates. */
 export type HostEvent =
@@ -48,11 +57,29 @@ export type HostEvent =
       rttMs: number | undefined;
     }
   | { type: 'health'; loopLagP99Ms: number }
+  /** The host has loaded everything and takes bots: the run's clock starts when every host is ready. */
+  | { type: 'ready' }
   /** Every bot of this host has left after a stop. */
   | { type: 'stopped' };
 
 /** What actually crosses the thread boundary: events in arrival order, batched. */
 export type HostMessage = { type: 'batch'; events: HostEvent[] };
+
+/** Parses a message from a worker at the boundary; undefined when it is not a HostMessage. */
+export function parseHostMessage(m: unknown): HostMessage | undefined {
+  if (typeof m !== 'object' || m === null) return undefined;
+  const { type, events } = m as { type?: unknown; events?: unknown };
+  return type === 'batch' && Array.isArray(events) ? (m as HostMessage) : undefined;
+}
+
+/**
+ * What the host pool tells the run: a host's own events, or that the host itself failed (a worker's
+ * `error`, an exit nobody asked for, a message it could not have sent). A failed host's bots were
+ * started and are gone: the run counts them failed with `reason`.
+ */
+export type PoolEvent =
+  | { type: 'host_event'; host: number; event: HostEvent }
+  | { type: 'host_failed'; host: number; reason: string; bots: string[] };
 
 export type Post = (event: HostEvent) => void;
 export type PostMessage = (message: HostMessage) => void;

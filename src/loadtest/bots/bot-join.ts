@@ -1,4 +1,4 @@
-import type { BotSpec, Post } from './messages.js';
+import type { BotSpec, Post } from '../execute/messages.js';
 
 /** The events every load bot reports about itself, tagged with its name and room. */
 export function botReporter(spec: BotSpec, post: Post) {

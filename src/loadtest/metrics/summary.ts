@@ -1,5 +1,9 @@
-import type { CounterName, GaugeName, TrendName, TrendStats } from './metrics.js';
+import type { CounterName, GaugeName, TrendName } from './catalogue.js';
+import type { GaugeStats } from './gauge.js';
 import type { ThresholdResult } from './thresholds.js';
+import type { TrendStats } from './trend.js';
+
+export type { GaugeStats };
 
 /** The plan as run, so a report says exactly what load was offered. */
 export interface PlanSummary {
@@ -19,13 +23,6 @@ export interface PlanSummary {
   recording: boolean;
 }
 
-export interface GaugeStats {
-  avg: number;
-  min: number;
-  max: number;
-  last: number;
-}
-
 /** The server's own view, from its Prometheus metrics (embedded server, or --url's /metrics when reachable). */
 export interface ServerSummary {
   source: 'embedded' | 'remote' | 'unavailable';
@@ -34,6 +31,9 @@ export interface ServerSummary {
   messagesOut?: number;
   errors?: Record<string, number>;
   peakSockets?: number;
+  /** The embedded server process's own CPU (% of one core) and memory; absent with --url. */
+  cpuPct?: GaugeStats;
+  rssMb?: GaugeStats;
   /** From the relay latency histogram buckets: an upper bound, bucket resolution. */
   relayLatencyP50Ms?: number;
   relayLatencyP99Ms?: number;
@@ -43,6 +43,7 @@ export interface ServerSummary {
 export interface GeneratorSummary {
   cores: number;
   workers: number;
+  /** The generator process (main thread and workers), % of one core; never the embedded server's. */
   cpuPct: GaugeStats;
   rssMb: GaugeStats;
   loopLagP99Ms: number;
@@ -89,20 +90,38 @@ export interface TimePoint {
   jitterP95Ms: number;
   /** signal_errors so far (a running total). */
   errors: number;
+  /** The generator's CPU (main thread and workers), % of one core. */
   cpuPct: number;
+  /** The embedded server's CPU, % of one core; absent with --url. */
+  serverCpuPct?: number;
   rssMb: number;
   loopLagMs: number;
 }
 
+/** Something of the generator that broke during the run; any makes the run fail (exit 1). */
+export interface RunFailure {
+  /** A host (worker thread) of bots, or the embedded server's process. */
+  component: 'host' | 'embedded-server';
+  /** The host's number, for a host. */
+  host?: number;
+  reason: string;
+  /** Bots that were running there, counted failed with this reason. */
+  bots: number;
+}
+
+export const REPORT_SCHEMA = 'engage-loadtest/2';
+
 /** Everything a finished (or interrupted) run produced; the JSON report is exactly this object. */
 export interface RunSummary {
-  schema: 'engage-loadtest/1';
+  schema: typeof REPORT_SCHEMA;
   run: {
     id: string;
     startedAt: string;
     endedAt: string;
     durationS: number;
     interrupted: boolean;
+    /** Empty when nothing broke; otherwise the run stopped early and exits 1. */
+    failures: RunFailure[];
     url: string;
     embeddedServer: boolean;
   };

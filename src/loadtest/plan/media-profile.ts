@@ -1,4 +1,4 @@
-import { loadClip } from '../peer/media/clip.js';
+import { loadClip } from '../../peer/media/clip.js';
 
 /** Describes in words what a bot sends, from the clips themselves: the summary must say what load was offered. */
 export async function describeMedia(video: string, audio: string): Promise<string> {

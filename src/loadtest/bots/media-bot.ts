@@ -1,9 +1,9 @@
-import { Bot } from '../peer/bot.js';
-import type { MediaFeed, PeerLink } from '../peer/link.js';
-import { LinkSampler } from '../peer/stats.js';
+import { Bot } from '../../peer/bot.js';
+import type { MediaFeed, PeerLink } from '../../peer/link.js';
+import { LinkSampler } from '../../peer/stats.js';
+import type { BotSpec, Post } from '../execute/messages.js';
 import { botReporter } from './bot-join.js';
 import { parseProbeLine, pingLine, pongLine } from './chat-probe.js';
-import type { BotSpec, Post } from './messages.js';
 
 /** One full werift bot under load: joins, meshes, samples its links, chats with sequence numbers. */
 export class MediaLoadBot {
@@ -117,7 +117,8 @@ export class MediaLoadBot {
         continue;
       sampler.sample().then(
         (s) => {
-          if (this.stopping) return;
+          // A link that closed while its stats were read has no rate worth reporting for that interval.
+          if (this.stopping || sampler.link.state !== 'connected') return;
           this.post({
             type: 'link-sample',
             remote: s.remote,

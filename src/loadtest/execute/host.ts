@@ -1,9 +1,10 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { MediaFeed } from '../peer/link.js';
-import { loadFeeds } from '../peer/media/feeds.js';
-import { MediaLoadBot } from './media-bot.js';
+import type { MediaFeed } from '../../peer/link.js';
+import { loadFeeds } from '../../peer/media/feeds.js';
+import { botReporter } from '../bots/bot-join.js';
+import { MediaLoadBot } from '../bots/media-bot.js';
+import { SignalingLoadBot } from '../bots/signaling-bot.js';
 import type { BotSpec, HostCommand, HostEvent, Post, PostMessage } from './messages.js';
-import { SignalingLoadBot } from './signaling-bot.js';
 
 interface LoadBot {
   start(): Promise<void>;
@@ -42,15 +43,29 @@ export class BotHost {
       this.lag.reset();
     }, 1000);
     this.healthTimer.unref();
+    post({ type: 'batch', events: [{ type: 'ready' }] });
   }
 
   handle(cmd: HostCommand): void {
     switch (cmd.type) {
-      case 'start':
-        this.starting.push(this.start(cmd.spec));
+      case 'start': {
+        // Handled here, where it is made: a bot that cannot start (its media unreadable, a full disk
+        // for its recordings) is one failed bot, not an unhandled rejection that ends the host.
+        const { spec } = cmd;
+        const started = this.start(spec).catch((err: unknown) => {
+          botReporter(spec, this.post).failed(`could not start: ${errorText(err)}`);
+        });
+        this.starting.push(started);
         return;
+      }
       case 'stop':
-        void this.stop();
+        this.stop().catch((err: unknown) => {
+          // Only posting can fail here: a host that cannot report is broken. Thrown where nothing
+          // catches it, it ends a worker, which the pool reports as host_failed.
+          setImmediate(() => {
+            throw err;
+          });
+        });
         return;
     }
   }
@@ -71,13 +86,18 @@ export class BotHost {
   /** Every bot leaves cleanly; then `stopped` is posted. Idempotent. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      await Promise.allSettled(this.starting);
-      await Promise.allSettled(this.bots.map((b) => b.stop()));
-      clearInterval(this.healthTimer);
-      clearInterval(this.flushTimer);
-      this.lag.disable();
-      this.post({ type: 'stopped' });
+      try {
+        await Promise.allSettled(this.starting);
+        await Promise.allSettled(this.bots.map((b) => b.stop()));
+      } finally {
+        clearInterval(this.healthTimer);
+        clearInterval(this.flushTimer);
+        this.lag.disable();
+        this.post({ type: 'stopped' });
+      }
     })();
     return this.stopping;
   }
 }
+
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { SignalingClient } from '../signaling/client.js';
-import type { SessionDescriptionInit } from '../signaling/protocol.js';
+import { SignalingClient } from '../../signaling/client.js';
+import type { SessionDescriptionInit } from '../../signaling/protocol.js';
+import type { BotSpec, Post } from '../execute/messages.js';
 import { botReporter } from './bot-join.js';
-import type { BotSpec, Post } from './messages.js';
 
 /**
  * A realistic description of audio, video and data with one host candidate (~2.5 KB, what a browser

@@ -1,15 +1,16 @@
-import type { HostEvent } from './messages.js';
+import type { HostEvent } from '../execute/messages.js';
 import {
   COUNTER_METRICS,
   type CounterName,
   GAUGE_METRICS,
   type GaugeName,
   TREND_METRICS,
-  Trend,
   type TrendName,
-} from './metrics.js';
-import type { BotResult, GaugeStats, RoomResult, TimePoint } from './summary.js';
+} from './catalogue.js';
+import { Gauge } from './gauge.js';
+import type { BotResult, RoomResult, TimePoint } from './summary.js';
 import type { MetricValues } from './thresholds.js';
+import { percentileOf, Trend } from './trend.js';
 
 interface BotState {
   room: string;
@@ -30,26 +31,6 @@ interface RoomState {
 }
 
 type LinkSample = Extract<HostEvent, { type: 'link-sample' }>;
-
-class Gauge {
-  private sum = 0;
-  private n = 0;
-  min = Number.POSITIVE_INFINITY;
-  max = 0;
-  last = 0;
-  add(v: number): void {
-    this.sum += v;
-    this.n++;
-    this.min = Math.min(this.min, v);
-    this.max = Math.max(this.max, v);
-    this.last = v;
-  }
-  stats(): GaugeStats {
-    return this.n === 0
-      ? { avg: 0, min: 0, max: 0, last: 0 }
-      : { avg: this.sum / this.n, min: this.min, max: this.max, last: this.last };
-  }
-}
 
 const pairKey = (room: string, a: string, b: string) => (a < b ? `${room}|${a}|${b}` : `${room}|${b}|${a}`);
 
@@ -75,6 +56,9 @@ export class RunAggregate implements MetricValues {
   private readonly connectedPairs = new Set<string>();
   private readonly failedPairs = new Set<string>();
   private readonly livePairs = new Set<string>();
+  /** Directed flows `bot>remote` whose link is connected now, by the receiving bot's own account. */
+  private readonly liveFlows = new Set<string>();
+  /** The latest sample of each live flow: what the time series sums. A closed link's sample is dropped. */
   private readonly latest = new Map<string, LinkSample>();
   /** Per directed flow `bot>remote`: whether video ever arrived, and whether it then stopped for a window. */
   private readonly videoFlows = new Map<string, { started: boolean; stalled: boolean }>();
@@ -124,8 +108,15 @@ export class RunAggregate implements MetricValues {
       }
       case 'link': {
         const key = pairKey(event.room, event.bot, event.remote);
+        const flowKey = `${event.bot}>${event.remote}`;
         const bot = this.bots.get(event.bot);
-        if (event.state === 'connected') bot?.connected.add(event.remote);
+        if (event.state === 'connected') {
+          bot?.connected.add(event.remote);
+          this.liveFlows.add(flowKey);
+        } else {
+          this.liveFlows.delete(flowKey);
+          this.latest.delete(flowKey);
+        }
         if (!event.pairOwner) return;
         if (event.state === 'connected') {
           if (!this.connectedPairs.has(key)) this.counters.links_connected++;
@@ -139,7 +130,8 @@ export class RunAggregate implements MetricValues {
       }
       case 'link-sample': {
         const flowKey = `${event.bot}>${event.remote}`;
-        this.latest.set(flowKey, event);
+        // A sample taken as its link closed still counts in the trends, never in the live sums.
+        if (this.liveFlows.has(flowKey)) this.latest.set(flowKey, event);
         const flow = this.videoFlows.get(flowKey) ?? { started: false, stalled: false };
         this.videoFlows.set(flowKey, flow);
         if (event.videoFps > 0) flow.started = true;
@@ -166,28 +158,56 @@ export class RunAggregate implements MetricValues {
       case 'health':
         this.hostLag.set(source, event.loopLagP99Ms);
         return;
+      case 'ready':
       case 'stopped':
         return;
     }
   }
 
-  /** Takes the time-series point for second `t`, with the generator's own readings. */
-  /** `cpuPct` is undefined when the interval was too short to measure; the series repeats the last reading. */
-  tick(t: number, generator: { cpuPct: number | undefined; rssMb: number; mainLoopLagMs: number }): void {
+  /**
+   * A host died with these bots on it (the pool names the ones that had neither left nor failed): each is
+   * counted failed with `reason`, and its links leave the live time series at once.
+   */
+  hostFailed(bots: string[], reason: string): void {
+    const gone = new Set(bots);
+    for (const name of bots) {
+      const bot = this.bots.get(name);
+      if (!bot || bot.state === 'failed' || bot.state === 'left') continue;
+      // Sent to the host, whose report that it began may have died with it.
+      if (bot.state === 'never-started') this.counters.bots_started++;
+      bot.state = 'failed';
+      bot.error = reason;
+      this.counters.bots_failed++;
+    }
+    for (const key of this.liveFlows) {
+      const [bot] = key.split('>');
+      if (gone.has(bot!)) {
+        this.liveFlows.delete(key);
+        this.latest.delete(key);
+      }
+    }
+    for (const key of this.livePairs) {
+      const [, a, b] = key.split('|');
+      if (gone.has(a!) || gone.has(b!)) this.livePairs.delete(key);
+    }
+  }
+
+  /**
+   * Takes the time-series point for second `t`, with the generator's own readings and, for an embedded
+   * server, the server's CPU. A `cpuPct` is undefined when its interval was too short to measure; the
+   * series then repeats the last reading.
+   */
+  tick(
+    t: number,
+    generator: { cpuPct: number | undefined; rssMb: number; mainLoopLagMs: number },
+    server?: { cpuPct: number | undefined },
+  ): void {
     const loopLagMs = Math.max(generator.mainLoopLagMs, ...this.hostLag.values());
     if (generator.cpuPct !== undefined) this.gauges.get('generator_cpu_pct')!.add(generator.cpuPct);
     const cpuPct = generator.cpuPct ?? this.timeSeries.at(-1)?.cpuPct ?? 0;
     this.gauges.get('generator_rss_mb')!.add(generator.rssMb);
     this.gauges.get('generator_loop_lag_ms')!.add(loopLagMs);
-    const live = [...this.latest.values()].filter((s) => {
-      const bot = this.bots.get(s.bot);
-      return bot?.state === 'joined' && bot.connected.has(s.remote);
-    });
-    const pct = (xs: number[], p: number) => {
-      if (xs.length === 0) return 0;
-      const sorted = [...xs].sort((a, b) => a - b);
-      return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-    };
+    const live = [...this.latest.values()].filter((s) => this.bots.get(s.bot)?.state === 'joined');
     const rtts = live.flatMap((s) => (s.rttMs === undefined ? [] : [s.rttMs]));
     const round = (n: number) => Math.round(n * 10) / 10;
     this.timeSeries.push({
@@ -197,16 +217,17 @@ export class RunAggregate implements MetricValues {
       videoKbps: round(live.reduce((n, s) => n + s.videoKbps, 0)),
       audioKbps: round(live.reduce((n, s) => n + s.audioKbps, 0)),
       lossPct: round(live.length === 0 ? 0 : live.reduce((n, s) => n + s.lossPct, 0) / live.length),
-      rttP50Ms: round(pct(rtts, 50)),
-      rttP95Ms: round(pct(rtts, 95)),
+      rttP50Ms: round(percentileOf(rtts, 50)),
+      rttP95Ms: round(percentileOf(rtts, 95)),
       jitterP95Ms: round(
-        pct(
+        percentileOf(
           live.map((s) => s.jitterMs),
           95,
         ),
       ),
       errors: this.counters.signal_errors,
       cpuPct: round(cpuPct),
+      ...(server?.cpuPct === undefined ? {} : { serverCpuPct: round(server.cpuPct) }),
       rssMb: round(generator.rssMb),
       loopLagMs: round(loopLagMs),
     });

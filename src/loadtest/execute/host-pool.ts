@@ -1,0 +1,172 @@
+import { type FailOnPurpose, type HostHandle, startLocalHost, startWorkerHost } from './hosts.js';
+import type { BotSpec, HostEvent, PoolEvent } from './messages.js';
+
+export interface HostPoolOptions {
+  /** Worker threads to start; 0 runs the bots on this thread instead. */
+  workers: number;
+  /** Every host's events, and `host_failed`, in the order they happen. */
+  onEvent: (event: PoolEvent) => void;
+  /** Test hook: this worker breaks once one of its bots has joined. */
+  failOnPurpose?: { host: number; how: FailOnPurpose };
+}
+
+/**
+ * The test hook, read from ENGAGE_TEST_FAIL_WORKER: `<host>` makes that worker throw once one of its
+ * bots has joined, `<host>:exit` makes it exit instead. Tests use it to see a crashed worker reported.
+ */
+export function failOnPurposeFromEnv(
+  value = process.env.ENGAGE_TEST_FAIL_WORKER,
+): HostPoolOptions['failOnPurpose'] {
+  const m = value === undefined ? null : /^(\d+)(?::(throw|exit))?$/.exec(value.trim());
+  return m ? { host: Number(m[1]), how: (m[2] as FailOnPurpose | undefined) ?? 'throw' } : undefined;
+}
+
+interface Host {
+  handle: HostHandle | undefined;
+  ready: boolean;
+  state: 'running' | 'stopped' | 'failed';
+  /** Bots started here that have neither left nor failed: what a failure of this host takes down. */
+  bots: Set<string>;
+}
+
+/**
+ * The hosts bots run on, one per worker thread. It hands bots to hosts round robin, turns a host's
+ * death into a `host_failed` event naming the bots it took down, and closes every worker on close().
+ */
+export class HostPool {
+  private readonly hosts: Host[] = [];
+  private readonly onEvent: (event: PoolEvent) => void;
+  readonly kind: HostHandle['kind'];
+  private closing: Promise<void> | undefined;
+  private settled: (() => void) | undefined;
+  private allReady: (() => void) | undefined;
+
+  /** Starts the hosts; they load in the background (see ready()). */
+  static async start(options: HostPoolOptions): Promise<HostPool> {
+    const pool = new HostPool(options);
+    try {
+      await pool.startHosts(options);
+    } catch (err) {
+      // A pool half made is still closed: workers already started must not outlive the failed start.
+      await pool.close();
+      throw err;
+    }
+    return pool;
+  }
+
+  private constructor(options: HostPoolOptions) {
+    this.onEvent = options.onEvent;
+    this.kind = options.workers === 0 ? 'main thread' : 'worker thread';
+  }
+
+  private async startHosts(options: HostPoolOptions): Promise<void> {
+    const count = Math.max(1, options.workers);
+    for (let index = 0; index < count; index++) {
+      const listener = {
+        message: (m: { events: HostEvent[] }) => {
+          for (const event of m.events) this.hostEvent(index, event);
+        },
+        failed: (reason: string) => this.hostFailed(index, reason),
+      };
+      const fail = options.failOnPurpose?.host === index ? options.failOnPurpose.how : undefined;
+      // The record exists before the host does: a host on this thread reports ready as it is made.
+      const host: Host = { handle: undefined, ready: false, state: 'running', bots: new Set() };
+      this.hosts.push(host);
+      host.handle =
+        options.workers === 0
+          ? await startLocalHost(listener)
+          : startWorkerHost({ index, ...(fail ? { failOnPurpose: fail } : {}) }, listener);
+    }
+  }
+
+  get size(): number {
+    return this.hosts.length;
+  }
+
+  get closed(): boolean {
+    return this.closing !== undefined;
+  }
+
+  /**
+   * Resolves when every host has loaded and takes bots (a worker's start-up is seconds on a busy
+   * machine, and must not eat into the plan), or has failed trying.
+   */
+  ready(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.allReady = resolve;
+      this.checkReady();
+    });
+  }
+
+  /** Which host bot number `index` of the plan runs on. */
+  hostOf(index: number): number {
+    return index % this.hosts.length;
+  }
+
+  /**
+   * Starts a bot on its host; false when that host has failed or stopped (the bot is then never
+   * started, and the run says so).
+   */
+  start(index: number, spec: BotSpec): boolean {
+    if (this.closing) throw new Error(`cannot start ${spec.name}: the host pool is closed`);
+    const host = this.hosts[this.hostOf(index)]!;
+    if (host.state !== 'running') return false;
+    host.bots.add(spec.name);
+    host.handle!.send({ type: 'start', spec });
+    return true;
+  }
+
+  /** Asks every host to let its bots leave cleanly; resolves when each has stopped or failed. */
+  stop(): Promise<void> {
+    const done = new Promise<void>((resolve) => {
+      this.settled = resolve;
+    });
+    for (const host of this.hosts) if (host.state === 'running') host.handle!.send({ type: 'stop' });
+    this.checkSettled();
+    return done;
+  }
+
+  /** Ends every host at once, stragglers included. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= Promise.allSettled(this.hosts.map((h) => h.handle?.close())).then(() => {
+      this.settled?.();
+      this.allReady?.();
+    });
+    return this.closing;
+  }
+
+  private hostEvent(index: number, event: HostEvent): void {
+    const host = this.hosts[index]!;
+    if (host.state === 'failed') return;
+    if (event.type === 'ready') {
+      host.ready = true;
+      this.checkReady();
+      return;
+    }
+    if (event.type === 'bot' && event.state !== 'joined') host.bots.delete(event.bot);
+    this.onEvent({ type: 'host_event', host: index, event });
+    if (event.type === 'stopped') {
+      host.state = 'stopped';
+      this.checkSettled();
+    }
+  }
+
+  private hostFailed(index: number, reason: string): void {
+    const host = this.hosts[index]!;
+    if (host.state === 'failed') return;
+    host.state = 'failed';
+    const bots = [...host.bots];
+    host.bots.clear();
+    this.onEvent({ type: 'host_failed', host: index, reason, bots });
+    this.checkSettled();
+    this.checkReady();
+  }
+
+  private checkReady(): void {
+    if (this.allReady && this.hosts.every((h) => h.ready || h.state !== 'running')) this.allReady();
+  }
+
+  private checkSettled(): void {
+    if (this.settled && this.hosts.every((h) => h.state !== 'running')) this.settled();
+  }
+}

@@ -44,6 +44,8 @@ export interface LinkOptions {
   localName: string;
   remoteName: string;
   remoteChannel: string;
+  /** The remote member's engage session (docs/protocol.md), undefined for clients that send none. */
+  remoteSession?: string;
   role: LinkRole;
   config: RTCPeerConnectionConfig;
   feeds?: MediaFeed[];
@@ -84,6 +86,10 @@ export class PeerLink extends EventEmitter<LinkEvents> {
   };
   /** What our feeds handed to this link once it was connected (before that, packets go nowhere). */
   readonly outbound = { videoFrames: 0, audioPackets: 0 };
+  /** The remote member's channel on its current socket: it changes when the member reconnects. */
+  remoteChannel: string;
+  /** The remote run this link belongs to; a member that restarts has a new one. */
+  remoteSession: string | undefined;
   private channel: RTCDataChannel | undefined;
   private readonly chatQueue: string[] = [];
   private readonly unsubscribers: Array<() => void> = [];
@@ -95,6 +101,8 @@ export class PeerLink extends EventEmitter<LinkEvents> {
 
   constructor(readonly opts: LinkOptions) {
     super();
+    this.remoteChannel = opts.remoteChannel;
+    this.remoteSession = opts.remoteSession;
     this.log = (opts.logger ?? silentLogger).child({ component: 'link', remote: opts.remoteName });
     this.pc = new RTCPeerConnection(opts.config);
     this.pc.connectionStateChange.subscribe((s) => this.onConnectionState(s));
@@ -106,10 +114,6 @@ export class PeerLink extends EventEmitter<LinkEvents> {
 
   get remoteName(): string {
     return this.opts.remoteName;
-  }
-
-  get remoteChannel(): string {
-    return this.opts.remoteChannel;
   }
 
   get role(): LinkRole {

@@ -100,6 +100,11 @@ export class TrackRecorder extends EventEmitter<RecorderEvents> {
     return this.stateValue;
   }
 
+  /** The member whose track this records. */
+  get peer(): string {
+    return this.opts.peer;
+  }
+
   /** Frames held while the file is created (none once recording, failed or closed). */
   get heldFrames(): number {
     return this.held.length;

@@ -156,11 +156,7 @@ export async function runJoin(opts: JoinOptions, io: JoinIo): Promise<JoinResult
     ),
   );
   bot.on('linkKept', (link) =>
-    emit(
-      'rejoined',
-      { remote: link.remoteName },
-      `${printable(link.remoteName)} rejoined; link kept`,
-    ),
+    emit('rejoined', { remote: link.remoteName }, `${printable(link.remoteName)} rejoined; link kept`),
   );
 
   const lines = opts.chatInput ? createInterface({ input: opts.chatInput, terminal: false }) : undefined;

@@ -155,7 +155,8 @@ export class Bot extends EventEmitter<BotEvents> {
   }
 
   private createLink(peer: string, channel: string, session: string | undefined, role: LinkRole): PeerLink {
-    this.links.get(peer)?.close('replaced');
+    // PeerLink.close() never rejects: fire and forget.
+    void this.links.get(peer)?.close('replaced');
     const link = new PeerLink({
       localName: this.name,
       remoteName: peer,
@@ -200,11 +201,13 @@ export class Bot extends EventEmitter<BotEvents> {
     });
     link.once('closed', () => {
       for (const r of mine) {
-        // close() reports its own failures as 'failed' and never rejects.
-        void r.close().then(() => {
-          this.recorders.delete(r);
-          if (r.state === 'finalised') this.emit('recorded', r);
-        });
+        // close() reports its own failures as 'failed' and never rejects; a listener might throw.
+        r.close()
+          .then(() => {
+            this.recorders.delete(r);
+            if (r.state === 'finalised') this.emit('recorded', r);
+          })
+          .catch((err) => this.log.error({ err }, "a 'recorded' listener threw"));
       }
     });
   }
@@ -288,7 +291,7 @@ export class Bot extends EventEmitter<BotEvents> {
   }
 
   private endLink(peer: string, reason: string): void {
-    this.links.get(peer)?.close(reason);
+    void this.links.get(peer)?.close(reason);
   }
 
   private linkError(link: PeerLink, err: unknown): void {

@@ -186,7 +186,7 @@ export class PeerLink extends EventEmitter<LinkEvents> {
     return this.channel?.readyState === 'open';
   }
 
-  /** Closes the peer connection and stops the feeds. Idempotent. */
+  /** Closes the peer connection and stops the feeds. Idempotent; never rejects. */
   close(reason = 'closed'): Promise<void> {
     this.closing ??= this.shutdown(reason);
     return this.closing;
@@ -210,7 +210,12 @@ export class PeerLink extends EventEmitter<LinkEvents> {
     } catch (err) {
       this.log.debug({ err }, 'close');
     }
-    this.emit('closed', reason);
+    try {
+      this.emit('closed', reason);
+    } catch (err) {
+      // Callers fire and forget close(): a listener's bug must not become an unhandled rejection.
+      this.log.error({ err }, "a 'closed' listener threw");
+    }
   }
 
   private fail(why: string): void {

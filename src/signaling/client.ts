@@ -318,27 +318,30 @@ export class SignalingClient extends EventEmitter<ClientEvents> {
     if (this.closing) return;
     const ws = this.openSocket();
     this.ws = ws;
-    within(this.opened(ws, true), this.connectTimeoutMs, 'the signaling socket').then(
-      () => {
-        if (this.closing) return;
-        const outage = this.outage!;
-        this.outage = undefined;
-        this.reconnects++;
-        this.channel = undefined;
-        this.onOpen();
-        if (this.joined) this.sendJoin();
-        const outageMs = Math.round(performance.now() - outage.since);
-        this.log.info({ attempts: outage.failed + 1, outageMs }, 'reconnected');
-        this.emit('reconnected', outage.failed + 1, outageMs);
-      },
-      (err: Error) => {
-        ws.terminate();
-        if (this.closing) return;
-        this.outage!.failed++;
-        if (err instanceof ConnectError && err.final) return this.finish(1006, err.message);
-        this.scheduleAttempt(err.message);
-      },
-    );
+    within(this.opened(ws, true), this.connectTimeoutMs, 'the signaling socket')
+      .then(
+        () => {
+          if (this.closing) return;
+          const outage = this.outage!;
+          this.outage = undefined;
+          this.reconnects++;
+          this.channel = undefined;
+          this.onOpen();
+          if (this.joined) this.sendJoin();
+          const outageMs = Math.round(performance.now() - outage.since);
+          this.log.info({ attempts: outage.failed + 1, outageMs }, 'reconnected');
+          this.emit('reconnected', outage.failed + 1, outageMs);
+        },
+        (err: Error) => {
+          ws.terminate();
+          if (this.closing) return;
+          this.outage!.failed++;
+          if (err instanceof ConnectError && err.final) return this.finish(1006, err.message);
+          this.scheduleAttempt(err.message);
+        },
+      )
+      // Only a listener of ours can throw here; it must not become an unhandled rejection.
+      .catch((err) => this.log.error({ err }, 'a reconnect listener threw'));
   }
 
   /** The client is done for good. */

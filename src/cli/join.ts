@@ -1,6 +1,7 @@
 import { fstatSync } from 'node:fs';
 import type { Command } from 'commander';
 import { runJoin } from '../peer/run.js';
+import { DEFAULT_BACKOFF } from '../signaling/reconnect.js';
 import { createRootLogger, LOG_LEVELS, type LogLevel } from '../util/log.js';
 import { parseDuration } from '../util/wait.js';
 import type { CommandContext } from './context.js';
@@ -44,7 +45,7 @@ export function registerJoin(program: Command, ctx: CommandContext): void {
     .description(
       'Join a mesh room as a headless WebRTC peer (werift): send test video and audio, record every remote track, chat on the data channel.\n\n' +
         'Lines typed on stdin (a terminal or a pipe) are sent as chat; chat received prints to stdout as text. Every 5 s (--stats-interval) a line per link: state, bitrate, loss, jitter, RTT.\n\n' +
-        'Media flows peer to peer: when the signaling server goes away (a restart, a network cut) the links carry on while the bot reconnects with backoff (0, ~250 ms doubling to 5 s, for up to 10 minutes) and rejoins under the same name; members it still has a working link to keep it. Each attempt and the return are printed. --no-reconnect ends the run at the first drop instead (exit 1).\n\n' +
+        `Media flows peer to peer: when the signaling server goes away (a restart, a network cut) the links carry on while the bot reconnects with backoff (at once, then ~${DEFAULT_BACKOFF.firstDelayMs} ms doubling to ${DEFAULT_BACKOFF.maxDelayMs / 1000} s, for up to ${DEFAULT_BACKOFF.giveUpAfterMs / 60_000} minutes) and rejoins under the same name; members it still has a working link to keep it. Each attempt and the return are printed. --no-reconnect ends the run at the first drop instead (exit 1).\n\n` +
         'Ctrl-C or --duration: leaves the room, finalises recordings and exits 0 (a second Ctrl-C forces exit 130). Exits 1 when signaling ends for good or a recording failed.',
     )
     .requiredOption('--room <room>', 'room to join (A-Z a-z 0-9 _ -, up to 64)')

@@ -152,7 +152,7 @@ export async function runJoin(opts: JoinOptions, io: JoinIo): Promise<JoinResult
     emit(
       'reconnected',
       { attempts, outage_ms: outageMs, links: bot.links.size },
-      `signaling: back in room ${opts.room} after ${outageMs} ms (${attempts} attempt${attempts === 1 ? '' : 's'}), ${bot.links.size} link${bot.links.size === 1 ? '' : 's'} kept`,
+      `signaling: back in room ${opts.room} after ${outageMs} ms (${attempts} attempt${attempts === 1 ? '' : 's'}); ${bot.links.size} link${bot.links.size === 1 ? '' : 's'} carried on`,
     ),
   );
   bot.on('linkKept', (link) =>
@@ -195,7 +195,7 @@ export async function runJoin(opts: JoinOptions, io: JoinIo): Promise<JoinResult
     if (opts.durationMs !== undefined) durationTimer = setTimeout(() => resolve('duration'), opts.durationMs);
     io.signal.addEventListener('abort', () => resolve('interrupted'), { once: true });
     bot.once('disconnected', (code, reason) =>
-      resolve(`signaling ended: the server connection closed (${code}${reason ? ` ${reason}` : ''})`),
+      resolve(`signaling ended: ${reason || 'the server connection closed'} (code ${code})`),
     );
     if (io.signal.aborted) resolve('interrupted');
   });

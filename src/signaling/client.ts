@@ -104,6 +104,9 @@ class ConnectError extends Error {
   }
 }
 
+/** A socket that stays open this long ends an outage; one that drops sooner continues it. */
+const STABLE_SOCKET_MS = 5000;
+
 /**
  * Upgrade refusals worth retrying during a reconnect: 409 (our previous socket still holds the name
  * until the server notices it is gone), 429 and 5xx (a server starting or shutting down).
@@ -135,6 +138,8 @@ export class SignalingClient extends EventEmitter<ClientEvents> {
   private early: string[] | undefined = [];
   private joined = false;
   private outage: { since: number; failed: number; timer?: NodeJS.Timeout } | undefined;
+  /** The last outage and when it ended: a socket that drops again soon after carries it on. */
+  private lastOutage: { since: number; failed: number; endedAt: number } | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private lastHeard = 0;
   private closing: Promise<void> | undefined;
@@ -283,7 +288,14 @@ export class SignalingClient extends EventEmitter<ClientEvents> {
     const policy = this.opts.reconnect;
     if (!policy || this.isFinalClose(code)) return this.finish(code, reason);
     this.log.info({ code, reason }, 'signaling socket dropped');
-    this.outage = { since: performance.now(), failed: 0 };
+    const now = performance.now();
+    // A server that accepts and then drops us (a full room, our name still taken) must not get a fresh
+    // immediate attempt each time: an outage only ends once a socket has stayed up for a while.
+    const last = this.lastOutage;
+    this.outage =
+      last && now - last.endedAt < STABLE_SOCKET_MS
+        ? { since: last.since, failed: last.failed + 1 }
+        : { since: now, failed: 0 };
     this.scheduleAttempt(`socket closed (${code}${reason ? ` ${reason}` : ''})`);
   }
 
@@ -324,6 +336,7 @@ export class SignalingClient extends EventEmitter<ClientEvents> {
           if (this.closing) return;
           const outage = this.outage!;
           this.outage = undefined;
+          this.lastOutage = { since: outage.since, failed: outage.failed, endedAt: performance.now() };
           this.reconnects++;
           this.channel = undefined;
           this.onOpen();

@@ -155,40 +155,41 @@ describe('Bot through a signaling restart', () => {
     expect(closedLinks).toEqual([]);
   }, 60_000);
 
-  it('replaces the link of a member that restarted while the server was away (new session, same name)', async () => {
+  /**
+   * a and b linked, then the server goes away and comes back. The old b never reconnects and is never
+   * closed while the test runs: a process that restarted leaves its old peer connection alive at the
+   * other end until ICE notices.
+   */
+  async function outageWithOldB(aOpts: Partial<BotOptions> = {}) {
     const server = await restartableServer();
-    const a = await bot(server.url, 'a');
-    // The old b never reconnects and is never closed while the test runs: a process that restarted
-    // leaves its old peer connection alive at the other end until ICE notices.
+    const a = await bot(server.url, 'a', aOpts);
     const oldB = await bot(server.url, 'b', { reconnect: false });
     await fullMesh([a, oldB]);
     const oldLink = a.links.get('b')!;
-
     await server.stop();
     await until(() => a.signaling.state === 'reconnecting', 'a to lose signaling');
     await server.start();
+    return { server, a, oldB, oldLink };
+  }
+
+  it('replaces the link of a member that restarted while the server was away (new session, same name)', async () => {
+    const { server, a, oldB, oldLink } = await outageWithOldB();
     await until(() => a.signaling.state === 'open', 'a back');
     expect(oldLink.state).toBe('connected');
+    // a is back first: it hears the new b's new-join, with a session that is not the old one's.
     const newB = await bot(server.url, 'b');
     expect(newB.session).not.toBe(oldB.session);
     await fullMesh([a, newB]);
     expect(a.links.get('b')).not.toBe(oldLink);
+    expect(a.links.get('b')!.role).toBe('offerer');
     expect(a.links.get('b')!.remoteSession).toBe(newB.session);
     await until(() => oldLink.closed, 'the old link to close');
     expect(a.linksKept).toBe(0);
   }, 60_000);
 
   it('...also when the restarted member is back before the others rejoin: its offer replaces the link', async () => {
-    const server = await restartableServer();
     // a waits 1.5 s before each attempt, so the new b is in the room first and offers to a when a rejoins.
-    const a = await bot(server.url, 'a', { reconnect: () => 1500 });
-    const oldB = await bot(server.url, 'b', { reconnect: false });
-    await fullMesh([a, oldB]);
-    const oldLink = a.links.get('b')!;
-
-    await server.stop();
-    await until(() => a.signaling.state === 'reconnecting', 'a to lose signaling');
-    await server.start();
+    const { server, a, oldLink } = await outageWithOldB({ reconnect: () => 1500 });
     const newB = await bot(server.url, 'b');
     expect(a.signaling.state).toBe('reconnecting');
     expect(a.reconnects).toBe(0);

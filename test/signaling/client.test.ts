@@ -246,6 +246,26 @@ describe('SignalingClient reconnects', () => {
     expect(alice.state).toBe('open');
   }, 30_000);
 
+  it('backs off from a server that lets it in and drops it at once (a full room)', async () => {
+    const server = await SignalingServer.start({ port: 0, maxRoomSize: 1 });
+    open.push({ close: () => server.close() });
+    const occupant = await TestClient.connect(server.url, 'r', { username: 'occupant' });
+    const client = (
+      await SignalingClient.connect({ url: server.url, room: 'r', name: 'x', reconnect: fast })
+    ).start();
+    open.push(client);
+    const delays: number[] = [];
+    client.on('reconnecting', (_attempt, delay) => delays.push(delay));
+    client.join();
+    await new Promise((r) => setTimeout(r, 1500));
+    // Each drop continues the same outage: the delays grow instead of starting again from 0.
+    expect(delays.length).toBeGreaterThan(2);
+    expect(delays.length).toBeLessThan(20);
+    expect(delays.slice(1).every((d) => d > 0)).toBe(true);
+    occupant.close();
+    await waitFor(() => client.state === 'open' && client.channel !== undefined, 'x to get in', 5000);
+  });
+
   it('without a policy, the first drop ends the client', async () => {
     const server = await SignalingServer.start({ port: 0 });
     const client = (await SignalingClient.connect({ url: server.url, room: 'r', name: 'x' })).start();

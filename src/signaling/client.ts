@@ -169,7 +169,7 @@ export class SignalingClient extends EventEmitter<ClientEvents> {
       client.ws.terminate();
       client.setState('closed');
       throw err instanceof Error && err.name === 'TimeoutError'
-        ? new Error(`cannot connect to ${client.url}: ${err.message}`)
+        ? new Error(`cannot connect to ${client.printableUrl}: ${err.message}`)
         : err;
     }
     client.onOpen();
@@ -191,6 +191,12 @@ export class SignalingClient extends EventEmitter<ClientEvents> {
   private get url(): string {
     const o = this.opts;
     return roomUrl(o.url, o.room, o.claimNameInUrl === false ? undefined : o.name, o.token);
+  }
+
+  /** The socket URL for messages and logs: without the token, which is a credential. */
+  private get printableUrl(): string {
+    const o = this.opts;
+    return roomUrl(o.url, o.room, o.claimNameInUrl === false ? undefined : o.name);
   }
 
   private get connectTimeoutMs(): number {
@@ -229,7 +235,7 @@ export class SignalingClient extends EventEmitter<ClientEvents> {
 
   /** Resolves when `ws` opens; rejects with a ConnectError saying why not. */
   private opened(ws: WebSocket, reconnecting: boolean): Promise<void> {
-    const url = this.url;
+    const url = this.printableUrl;
     return new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('unexpected-response', (_req, res) => {

@@ -1,6 +1,7 @@
 import { fstatSync } from 'node:fs';
 import type { Command } from 'commander';
 import { runJoin } from '../peer/run.js';
+import { DEFAULT_BACKOFF } from '../signaling/reconnect.js';
 import { createRootLogger, LOG_LEVELS, type LogLevel } from '../util/log.js';
 import { parseDuration } from '../util/wait.js';
 import type { CommandContext } from './context.js';
@@ -18,6 +19,8 @@ interface JoinFlags {
   json: boolean;
   iceServer?: string[];
   token?: string;
+  reconnect: boolean;
+  statsInterval: string;
   logLevel: LogLevel;
 }
 
@@ -41,8 +44,9 @@ export function registerJoin(program: Command, ctx: CommandContext): void {
     .summary('join a room as a headless WebRTC peer')
     .description(
       'Join a mesh room as a headless WebRTC peer (werift): send test video and audio, record every remote track, chat on the data channel.\n\n' +
-        'Lines typed on stdin (a terminal or a pipe) are sent as chat; chat received prints to stdout as text. Every 5 s a line per link: state, bitrate, loss, jitter, RTT.\n\n' +
-        'Ctrl-C or --duration: leaves the room, finalises recordings and exits 0 (a second Ctrl-C forces exit 130).',
+        'Lines typed on stdin (a terminal or a pipe) are sent as chat; chat received prints to stdout as text. Every 5 s (--stats-interval) a line per link: state, bitrate, loss, jitter, RTT.\n\n' +
+        `Media flows peer to peer: when the signaling server goes away (a restart, a network cut) the links carry on while the bot reconnects with backoff (at once, then ~${DEFAULT_BACKOFF.firstDelayMs} ms doubling to ${DEFAULT_BACKOFF.maxDelayMs / 1000} s, for up to ${DEFAULT_BACKOFF.giveUpAfterMs / 60_000} minutes) and rejoins under the same name; members it still has a working link to keep it. Each attempt and the return are printed. --no-reconnect ends the run at the first drop instead (exit 1).\n\n` +
+        'Ctrl-C or --duration: leaves the room, finalises recordings and exits 0 (a second Ctrl-C forces exit 130). Exits 1 when signaling ends for good or a recording failed.',
     )
     .requiredOption('--room <room>', 'room to join (A-Z a-z 0-9 _ -, up to 64)')
     .option('--url <url>', 'signaling server', 'ws://127.0.0.1:8080')
@@ -62,6 +66,8 @@ export function registerJoin(program: Command, ctx: CommandContext): void {
     .option('--chat <text>', 'send this chat message once the first data channel opens')
     .option('--ice-server <url>', 'STUN/TURN server, e.g. turn:user:pass@host:3478 (repeatable)', collect)
     .option('--token <jwt>', 'for a server run with --auth-secret: a JWT naming the room and this name')
+    .option('--no-reconnect', 'do not reconnect to signaling when the socket drops; end the run (exit 1)')
+    .option('--stats-interval <time>', 'how often to print a line per link, e.g. 1s', '5s')
     .option('--json', 'print events and stats as JSON lines on stdout', false)
     .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, 'warn')
     .addHelpText(
@@ -72,14 +78,16 @@ export function registerJoin(program: Command, ctx: CommandContext): void {
     .action(async (flags: JoinFlags) => {
       if (!LOG_LEVELS.includes(flags.logLevel))
         ctx.usage(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
-      let durationMs: number | undefined;
-      if (flags.duration !== undefined) {
+      const duration = (flag: string, text: string): number => {
         try {
-          durationMs = parseDuration(flags.duration);
+          return parseDuration(text);
         } catch (err) {
-          ctx.usage(`--duration: ${(err as Error).message}`);
+          return ctx.usage(`${flag}: ${(err as Error).message}`);
         }
-      }
+      };
+      const durationMs = flags.duration === undefined ? undefined : duration('--duration', flags.duration);
+      const statsIntervalMs = duration('--stats-interval', flags.statsInterval);
+      if (statsIntervalMs < 100) ctx.usage('--stats-interval must be at least 100ms');
       await runJoin(
         {
           url: flags.url,
@@ -94,6 +102,8 @@ export function registerJoin(program: Command, ctx: CommandContext): void {
           json: flags.json,
           iceServers: flags.iceServer,
           token: flags.token,
+          reconnect: flags.reconnect,
+          statsIntervalMs,
           logger: createRootLogger(flags.logLevel),
         },
         { out: ctx.stdout, signal: ctx.signal },

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { RTCIceServer } from 'werift';
-import { SignalingClient } from '../signaling/client.js';
+import { backoffPolicy, newSessionId, type ReconnectPolicy, SignalingClient } from '../signaling/client.js';
 import type { SessionDescriptionInit } from '../signaling/protocol.js';
 import { type Logger, silentLogger } from '../util/log.js';
 import { peerConfig } from './ice.js';
@@ -17,6 +17,12 @@ export interface BotOptions {
   token?: string;
   /** Record every remote track under this folder: `<dir>/<room>/<peer>/<start-time>-<kind>.webm`. */
   recordDir?: string;
+  /**
+   * When the signaling socket drops: how to retry (docs/protocol.md, "Sessions and reconnects"); media
+   * links carry on meanwhile. `false` ends the bot's signaling at the first drop ('disconnected').
+   * Default: backoffPolicy().
+   */
+  reconnect?: ReconnectPolicy | false;
   connectTimeoutMs?: number;
   signal?: AbortSignal;
   logger?: Logger;
@@ -29,11 +35,19 @@ export interface BotEvents {
   chat: [from: string, text: string];
   /** A recording was finalised. */
   recorded: [recorder: TrackRecorder];
+  /** A recording could not start or went wrong; the link carries on without it. */
+  recordingFailed: [recorder: TrackRecorder, error: Error];
   /** A member left or its link ended. */
   linkClosed: [link: PeerLink, reason: string];
   /** The signaling server refused something. */
   refused: [code: string, message: string];
-  /** The signaling socket closed while the bot was running. */
+  /** The signaling socket dropped; the next attempt starts in `delayMs`. Links carry on. */
+  reconnecting: [attempt: number, delayMs: number, reason: string];
+  /** Back in the room under the same name and session. */
+  reconnected: [attempts: number, outageMs: number];
+  /** A member rejoined (its signaling reconnected) and its working link was kept as it was. */
+  linkKept: [link: PeerLink];
+  /** Signaling ended for good while the bot was running (no reconnect, or the policy gave up). */
   disconnected: [code: number, reason: string];
   closed: [];
 }
@@ -42,12 +56,19 @@ export interface BotEvents {
  * A full member of a mesh room: one signaling client and one PeerLink per other member. Existing members
  * offer to newcomers; when two offers cross (a server that does not order joins), the member whose name
  * sorts first keeps its offer and the other answers it, so each pair ends with exactly one link.
+ *
+ * Links are peer to peer and outlive the signaling socket: when it drops, the client reconnects and
+ * sends new-join again with the bot's session. A member that hears the new-join of a session it holds a
+ * connected link to keeps that link; a new session under the same name is a restarted member, and its
+ * link is replaced.
  */
 export class Bot extends EventEmitter<BotEvents> {
   /** Live links by remote member name. */
   readonly links = new Map<string, PeerLink>();
   /** Offers that crossed ours and were settled by the name tie-break (a server without join ordering). */
   crossedOffers = 0;
+  /** Rejoins of members whose link was kept rather than renegotiated. */
+  linksKept = 0;
   private readonly recorders = new Set<TrackRecorder>();
   private readonly log: Logger;
   private closing: Promise<void> | undefined;
@@ -60,11 +81,17 @@ export class Bot extends EventEmitter<BotEvents> {
     super();
     this.log = (opts.logger ?? silentLogger).child({ component: 'bot', room: opts.room, peer: opts.name });
     this.config = peerConfig(opts.url, opts.iceServers);
-    signaling.on('join', (peer, channel) => this.startLink(peer, channel, 'offerer'));
-    signaling.on('offer', (peer, channel, sdp) => this.onOffer(peer, channel, sdp));
-    signaling.on('answer', (peer, _channel, sdp) => this.onAnswer(peer, sdp));
+    signaling.on('join', (peer, channel, session) => this.onJoin(peer, channel, session));
+    signaling.on('offer', (peer, channel, sdp, session) => this.onOffer(peer, channel, sdp, session));
+    signaling.on('answer', (peer, channel, sdp, session) => this.onAnswer(peer, channel, sdp, session));
     signaling.on('leave', (peer) => this.endLink(peer, 'left'));
     signaling.on('refused', (code, message) => this.emit('refused', code, message));
+    signaling.on('reconnecting', (attempt, delayMs, reason) => {
+      if (!this.closed) this.emit('reconnecting', attempt, delayMs, reason);
+    });
+    signaling.on('reconnected', (attempts, outageMs) => {
+      if (!this.closed) this.emit('reconnected', attempts, outageMs);
+    });
     signaling.on('closed', (code, reason) => {
       if (!this.closed) this.emit('disconnected', code, reason);
     });
@@ -72,11 +99,14 @@ export class Bot extends EventEmitter<BotEvents> {
 
   /** Connects to the room and announces itself; links form as members answer. */
   static async join(opts: BotOptions): Promise<Bot> {
+    const session = newSessionId();
     const signaling = await SignalingClient.connect({
       url: opts.url,
       room: opts.room,
       name: opts.name,
       token: opts.token,
+      session,
+      reconnect: opts.reconnect === false ? undefined : (opts.reconnect ?? backoffPolicy({ seed: session })),
       signal: opts.signal,
       logger: opts.logger,
     });
@@ -91,6 +121,16 @@ export class Bot extends EventEmitter<BotEvents> {
 
   get closed(): boolean {
     return this.closing !== undefined;
+  }
+
+  /** This run's session: the same on every reconnect, new for every Bot. */
+  get session(): string {
+    return this.signaling.session;
+  }
+
+  /** Completed reconnects of the signaling socket. */
+  get reconnects(): number {
+    return this.signaling.reconnects;
   }
 
   /** Sends `"<name>: <text>"` to every member; members whose channel is not open yet get it when it opens. */
@@ -114,12 +154,14 @@ export class Bot extends EventEmitter<BotEvents> {
     this.emit('closed');
   }
 
-  private createLink(peer: string, channel: string, role: LinkRole): PeerLink {
-    this.links.get(peer)?.close('replaced');
+  private createLink(peer: string, channel: string, session: string | undefined, role: LinkRole): PeerLink {
+    // PeerLink.close() never rejects: fire and forget.
+    void this.links.get(peer)?.close('replaced');
     const link = new PeerLink({
       localName: this.name,
       remoteName: peer,
       remoteChannel: channel,
+      remoteSession: session,
       role,
       config: this.config,
       feeds: this.opts.feeds,
@@ -150,6 +192,7 @@ export class Bot extends EventEmitter<BotEvents> {
       });
       mine.push(recorder);
       this.recorders.add(recorder);
+      recorder.once('failed', (err) => this.emit('recordingFailed', recorder, err));
       if (link.state === 'connected') recorder.requestKeyframe();
     });
     link.on('state', (state) => {
@@ -158,17 +201,41 @@ export class Bot extends EventEmitter<BotEvents> {
     });
     link.once('closed', () => {
       for (const r of mine) {
-        r.close().then(() => {
-          this.recorders.delete(r);
-          if (r.path) this.emit('recorded', r);
-        });
+        // close() reports its own failures as 'failed' and never rejects; a listener might throw.
+        r.close()
+          .then(() => {
+            this.recorders.delete(r);
+            if (r.state === 'finalised') this.emit('recorded', r);
+          })
+          .catch((err) => this.log.error({ err }, "a 'recorded' listener threw"));
       }
     });
   }
 
-  private startLink(peer: string, channel: string, role: 'offerer'): void {
+  /**
+   * A member announced itself: a newcomer, or a member whose signaling reconnected. A connected link
+   * to the same session is kept (only its channel is new); anything else gets a fresh offer.
+   */
+  private onJoin(peer: string, channel: string, session: string | undefined): void {
     if (this.closed) return;
-    const link = this.createLink(peer, channel, role);
+    const existing = this.links.get(peer);
+    if (
+      existing &&
+      session !== undefined &&
+      existing.remoteSession === session &&
+      existing.state === 'connected'
+    ) {
+      existing.remoteChannel = channel;
+      this.linksKept++;
+      this.log.debug({ remote: peer }, 'member rejoined; keeping its link');
+      this.emit('linkKept', existing);
+      return;
+    }
+    this.startLink(peer, channel, session);
+  }
+
+  private startLink(peer: string, channel: string, session: string | undefined): void {
+    const link = this.createLink(peer, channel, session, 'offerer');
     link.offer().then(
       (sdp) => {
         if (!link.closed && this.links.get(peer) === link) this.signaling.offer(channel, sdp);
@@ -177,7 +244,13 @@ export class Bot extends EventEmitter<BotEvents> {
     );
   }
 
-  private onOffer(peer: string, channel: string, sdp: SessionDescriptionInit): void {
+  /** An offer always wins over what we hold (its sender found no working link), crossed offers aside. */
+  private onOffer(
+    peer: string,
+    channel: string,
+    sdp: SessionDescriptionInit,
+    session: string | undefined,
+  ): void {
     if (this.closed) return;
     const existing = this.links.get(peer);
     if (
@@ -194,7 +267,7 @@ export class Bot extends EventEmitter<BotEvents> {
       }
       this.log.debug({ remote: peer }, 'crossed offers: answering theirs');
     }
-    const link = this.createLink(peer, channel, 'answerer');
+    const link = this.createLink(peer, channel, session, 'answerer');
     link.answer(sdp).then(
       (answer) => {
         if (!link.closed && this.links.get(peer) === link) this.signaling.answer(channel, answer);
@@ -203,14 +276,22 @@ export class Bot extends EventEmitter<BotEvents> {
     );
   }
 
-  private onAnswer(peer: string, sdp: SessionDescriptionInit): void {
+  private onAnswer(
+    peer: string,
+    channel: string,
+    sdp: SessionDescriptionInit,
+    session: string | undefined,
+  ): void {
     const link = this.links.get(peer);
     if (link?.role !== 'offerer' || link.signalingState !== 'have-local-offer') return;
+    // Only the socket we offered to may answer.
+    if (link.remoteChannel !== channel) return;
+    link.remoteSession ??= session;
     link.accept(sdp).catch((err) => this.linkError(link, err));
   }
 
   private endLink(peer: string, reason: string): void {
-    this.links.get(peer)?.close(reason);
+    void this.links.get(peer)?.close(reason);
   }
 
   private linkError(link: PeerLink, err: unknown): void {

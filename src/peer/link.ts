@@ -44,6 +44,8 @@ export interface LinkOptions {
   localName: string;
   remoteName: string;
   remoteChannel: string;
+  /** The remote member's engage session (docs/protocol.md), undefined for clients that send none. */
+  remoteSession?: string;
   role: LinkRole;
   config: RTCPeerConnectionConfig;
   feeds?: MediaFeed[];
@@ -84,6 +86,10 @@ export class PeerLink extends EventEmitter<LinkEvents> {
   };
   /** What our feeds handed to this link once it was connected (before that, packets go nowhere). */
   readonly outbound = { videoFrames: 0, audioPackets: 0 };
+  /** The remote member's channel on its current socket: it changes when the member reconnects. */
+  remoteChannel: string;
+  /** The remote run this link belongs to; a member that restarts has a new one. */
+  remoteSession: string | undefined;
   private channel: RTCDataChannel | undefined;
   private readonly chatQueue: string[] = [];
   private readonly unsubscribers: Array<() => void> = [];
@@ -95,6 +101,8 @@ export class PeerLink extends EventEmitter<LinkEvents> {
 
   constructor(readonly opts: LinkOptions) {
     super();
+    this.remoteChannel = opts.remoteChannel;
+    this.remoteSession = opts.remoteSession;
     this.log = (opts.logger ?? silentLogger).child({ component: 'link', remote: opts.remoteName });
     this.pc = new RTCPeerConnection(opts.config);
     this.pc.connectionStateChange.subscribe((s) => this.onConnectionState(s));
@@ -106,10 +114,6 @@ export class PeerLink extends EventEmitter<LinkEvents> {
 
   get remoteName(): string {
     return this.opts.remoteName;
-  }
-
-  get remoteChannel(): string {
-    return this.opts.remoteChannel;
   }
 
   get role(): LinkRole {
@@ -182,7 +186,7 @@ export class PeerLink extends EventEmitter<LinkEvents> {
     return this.channel?.readyState === 'open';
   }
 
-  /** Closes the peer connection and stops the feeds. Idempotent. */
+  /** Closes the peer connection and stops the feeds. Idempotent; never rejects. */
   close(reason = 'closed'): Promise<void> {
     this.closing ??= this.shutdown(reason);
     return this.closing;
@@ -206,7 +210,12 @@ export class PeerLink extends EventEmitter<LinkEvents> {
     } catch (err) {
       this.log.debug({ err }, 'close');
     }
-    this.emit('closed', reason);
+    try {
+      this.emit('closed', reason);
+    } catch (err) {
+      // Callers fire and forget close(): a listener's bug must not become an unhandled rejection.
+      this.log.error({ err }, "a 'closed' listener threw");
+    }
   }
 
   private fail(why: string): void {

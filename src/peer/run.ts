@@ -29,6 +29,8 @@ export interface JoinOptions {
   iceServers?: string[];
   /** For a server run with --auth-secret. */
   token?: string;
+  /** Reconnect to signaling when the socket drops (default true); media links carry on either way. */
+  reconnect?: boolean;
   statsIntervalMs?: number;
   logger?: Logger;
 }
@@ -45,6 +47,8 @@ export interface JoinResult {
   links: LinkSample[];
   recordings: string[];
   chatReceived: number;
+  /** Times the signaling socket dropped and came back. */
+  reconnects: number;
 }
 
 /** `engage join`: one bot in one room until the duration ends or the signal aborts. */
@@ -71,6 +75,7 @@ export async function runJoin(opts: JoinOptions, io: JoinIo): Promise<JoinResult
       iceServers,
       token: opts.token,
       recordDir: opts.recordDir,
+      reconnect: opts.reconnect === false ? false : undefined,
       signal: io.signal,
       logger: opts.logger ?? silentLogger,
     });
@@ -124,8 +129,34 @@ export async function runJoin(opts: JoinOptions, io: JoinIo): Promise<JoinResult
     recordings.push(r.path!);
     emit('recorded', { path: r.path, kind: r.kind, packets: r.packets }, `recorded ${r.path}`);
   });
+  const failedRecordings: string[] = [];
+  bot.on('recordingFailed', (r, err) => {
+    failedRecordings.push(`${r.path ?? `${r.kind} of ${printable(r.peer)}`}: ${err.message}`);
+    emit(
+      'recording-failed',
+      { remote: r.peer, kind: r.kind, path: r.path, error: err.message },
+      `recording ${r.kind} of ${printable(r.peer)} failed: ${err.message}`,
+    );
+  });
   bot.on('refused', (code, message) =>
     emit('refused', { code, message }, `server refused: ${code}: ${message}`),
+  );
+  bot.on('reconnecting', (attempt, delayMs, reason) =>
+    emit(
+      'reconnecting',
+      { attempt, delay_ms: delayMs, reason },
+      `signaling: ${reason}; reconnecting in ${delayMs} ms (attempt ${attempt}); links carry on`,
+    ),
+  );
+  bot.on('reconnected', (attempts, outageMs) =>
+    emit(
+      'reconnected',
+      { attempts, outage_ms: outageMs, links: bot.links.size },
+      `signaling: back in room ${opts.room} after ${outageMs} ms (${attempts} attempt${attempts === 1 ? '' : 's'}); ${bot.links.size} link${bot.links.size === 1 ? '' : 's'} carried on`,
+    ),
+  );
+  bot.on('linkKept', (link) =>
+    emit('rejoined', { remote: link.remoteName }, `${printable(link.remoteName)} rejoined; link kept`),
   );
 
   const lines = opts.chatInput ? createInterface({ input: opts.chatInput, terminal: false }) : undefined;
@@ -157,12 +188,15 @@ export async function runJoin(opts: JoinOptions, io: JoinIo): Promise<JoinResult
   }, opts.statsIntervalMs ?? 5000);
   statsTimer.unref();
 
-  // Run until the duration ends, the user interrupts, or the server goes away.
+  // Run until the duration ends, the user interrupts, or signaling ends for good (no reconnect, or the
+  // policy gave up): a server outage the bot reconnects through does not end the run.
   let durationTimer: NodeJS.Timeout | undefined;
   const ended = await new Promise<string>((resolve) => {
     if (opts.durationMs !== undefined) durationTimer = setTimeout(() => resolve('duration'), opts.durationMs);
     io.signal.addEventListener('abort', () => resolve('interrupted'), { once: true });
-    bot.once('disconnected', (code, reason) => resolve(`server closed the connection (${code} ${reason})`));
+    bot.once('disconnected', (code, reason) =>
+      resolve(`signaling ended: ${reason || 'the server connection closed'} (code ${code})`),
+    );
     if (io.signal.aborted) resolve('interrupted');
   });
   clearTimeout(durationTimer);
@@ -172,7 +206,11 @@ export async function runJoin(opts: JoinOptions, io: JoinIo): Promise<JoinResult
   lines?.close();
   await bot.close();
   report(final, true);
-  emit('left-room', { reason: ended, recordings }, `left room ${opts.room} (${ended})`);
-  if (ended.startsWith('server closed')) throw new EngageError(ended);
-  return { name, links: final, recordings, chatReceived };
+  const reconnects = bot.reconnects;
+  emit('left-room', { reason: ended, recordings, reconnects }, `left room ${opts.room} (${ended})`);
+  if (ended.startsWith('signaling ended')) throw new EngageError(ended);
+  if (failedRecordings.length > 0) {
+    throw new EngageError(`${failedRecordings.length} recording(s) failed: ${failedRecordings.join('; ')}`);
+  }
+  return { name, links: final, recordings, chatReceived, reconnects };
 }

@@ -11,6 +11,8 @@ export interface LinkSample {
   audioInKbps: number;
   /** Video frames received over the interval, per second (counted from RTP marker bits). */
   videoInFps: number;
+  /** Video frames received since the link started. */
+  videoFramesIn: number;
   /** Cumulative packets lost as reported by our receivers. */
   packetsLost: number;
   /** Percent of packets lost over the interval (received + lost as the base). */
@@ -106,6 +108,7 @@ export class LinkSampler {
       videoInKbps: kbps(videoIn),
       audioInKbps: kbps(audioIn),
       videoInFps: round((now.framesIn - prev.framesIn) / seconds),
+      videoFramesIn: now.framesIn,
       packetsLost: now.packetsLost,
       lossPct: dIn + dLost > 0 ? round((100 * Math.max(0, dLost)) / (dIn + dLost)) : 0,
       jitterMs: round(jitterMs),

@@ -7,6 +7,7 @@ import { loadFeeds } from '../../src/peer/media/feeds.js';
 import { fullMesh, until } from '../helpers/bots.js';
 import { filesUnder, probe } from '../helpers/ffprobe.js';
 import { useServer } from '../helpers/server.js';
+import { ffprobeWarnings } from './media/ffmpeg.js';
 
 const span = (c: { firstPacketAt?: number; lastPacketAt?: number }) =>
   c.firstPacketAt === undefined ? 0 : (c.lastPacketAt! - c.firstPacketAt) / 1000;
@@ -61,6 +62,9 @@ describe('bots with media and recording', () => {
         expect(video, `${f.receiver} recording ${f.sender}`).toHaveLength(1);
         expect(audio).toHaveLength(1);
 
+        // Finalised files are clean: sizes, duration and cues written.
+        expect(ffprobeWarnings(video[0]!)).toBe('');
+        expect(ffprobeWarnings(audio[0]!)).toBe('');
         const v = probe(video[0]!);
         expect(v.codec).toBe('vp8');
         expect([v.width, v.height]).toEqual([640, 360]);

@@ -1,3 +1,4 @@
+import { ID } from './ebml.js';
 import { MediaFormatError } from './errors.js';
 
 export interface WebmTrack {
@@ -23,40 +24,32 @@ export interface WebmFrame {
   durationNs?: number;
 }
 
+export interface WebmCluster {
+  /** Offset of the Cluster element from the start of the Segment's data (what cues and seeks name). */
+  position: number;
+  timeNs: number;
+  /** False for a Cluster written with an unknown size. */
+  sized: boolean;
+}
+
+export interface WebmCue {
+  timeNs: number;
+  track: number;
+  clusterPosition: number;
+}
+
 export interface WebmFile {
   docType: string;
+  /** From the Segment Info, when the muxer wrote one. */
+  durationNs?: number;
+  /** False for a Segment written with an unknown size (a live file that was never finalised). */
+  segmentSized: boolean;
   tracks: WebmTrack[];
   /** Every track's frames, in file order. */
   frames: WebmFrame[];
+  clusters: WebmCluster[];
+  cues: WebmCue[];
 }
-
-// Element IDs, marker bits included as the Matroska spec writes them.
-const ID = {
-  ebml: 0x1a45dfa3,
-  docType: 0x4282,
-  segment: 0x18538067,
-  info: 0x1549a966,
-  timecodeScale: 0x2ad7b1,
-  tracks: 0x1654ae6b,
-  trackEntry: 0xae,
-  trackNumber: 0xd7,
-  trackType: 0x83,
-  codecId: 0x86,
-  defaultDuration: 0x23e383,
-  contentEncodings: 0x6d80,
-  video: 0xe0,
-  pixelWidth: 0xb0,
-  pixelHeight: 0xba,
-  audio: 0xe1,
-  samplingFrequency: 0xb5,
-  channels: 0x9f,
-  cluster: 0x1f43b675,
-  timecode: 0xe7,
-  simpleBlock: 0xa3,
-  blockGroup: 0xa0,
-  block: 0xa1,
-  blockDuration: 0x9b,
-} as const;
 
 /**
  * Masters whose children we need. The scan steps into these (known size or not) and skips every other
@@ -72,15 +65,22 @@ const DESCEND = new Set<number>([
   ID.audio,
   ID.cluster,
   ID.blockGroup,
+  ID.cues,
 ]);
+
+/** Inside Cues, only these are stepped into and read; other IDs there mean other things. */
+const CUE_MASTERS = new Set<number>([ID.cuePoint, ID.cueTrackPositions]);
+const CUE_FIELDS = new Set<number>([ID.cueTime, ID.cueTrack, ID.cueClusterPosition]);
 
 const TRACK_KINDS: Record<number, WebmTrack['kind']> = { 1: 'video', 2: 'audio' };
 
 /**
  * Reads the tracks and frames of a WebM (or plain Matroska) file: just enough EBML for VP8/Opus clips
- * and for werift's own MediaRecorder output, which writes Segment and Clusters of unknown size (a live
- * writer cannot seek back). A flat scan handles those: it steps into the masters above instead of
- * relying on their sizes. SimpleBlocks and BlockGroups with every lacing kind are read.
+ * and for live recordings, which leave the Segment and the last Cluster of unknown size (a writer that
+ * died never came back to fill them in; werift's MediaRecorder leaves every Cluster so). A flat scan
+ * handles those: it steps into the masters above instead of relying on their sizes. SimpleBlocks and
+ * BlockGroups with every lacing kind are read, and the cues and cluster positions, to check a file's
+ * index.
  */
 export function parseWebm(file: Buffer): WebmFile {
   if (file.length < 4 || file.readUInt32BE(0) !== ID.ebml) {
@@ -89,16 +89,33 @@ export function parseWebm(file: Buffer): WebmFile {
 
   let docType = '';
   let timecodeScaleNs = 1_000_000;
+  let duration: number | undefined;
   let clusterTime = 0;
+  let segmentDataStart = 0;
+  let segmentSized = false;
   const tracks: WebmTrack[] = [];
   const frames: WebmFrame[] = [];
+  const clusters: WebmCluster[] = [];
+  const cues: WebmCue[] = [];
   let groupFrames: WebmFrame[] = [];
+
+  let cuesEnd = 0;
 
   for (let offset = 0; offset < file.length; ) {
     const element = readElementHeader(file, offset);
-    if (DESCEND.has(element.id)) {
+    const inCues = offset < cuesEnd;
+    if (inCues ? CUE_MASTERS.has(element.id) : DESCEND.has(element.id)) {
+      if (element.id === ID.cues) cuesEnd = element.size === undefined ? 0 : element.dataStart + element.size;
       if (element.id === ID.trackEntry) tracks.push({ number: 0, kind: 'other', codecId: '' });
       if (element.id === ID.blockGroup) groupFrames = [];
+      if (element.id === ID.segment) {
+        segmentDataStart = element.dataStart;
+        segmentSized = element.size !== undefined;
+      }
+      if (element.id === ID.cluster) {
+        clusters.push({ position: offset - segmentDataStart, timeNs: 0, sized: element.size !== undefined });
+      }
+      if (element.id === ID.cuePoint) cues.push({ timeNs: 0, track: 0, clusterPosition: -1 });
       offset = element.dataStart;
       continue;
     }
@@ -115,6 +132,8 @@ export function parseWebm(file: Buffer): WebmFile {
     }
     const data = file.subarray(element.dataStart, end);
     const track = tracks.at(-1);
+    offset = end;
+    if (inCues !== CUE_FIELDS.has(element.id)) continue;
     switch (element.id) {
       case ID.docType:
         docType = data.toString('latin1');
@@ -154,8 +173,21 @@ export function parseWebm(file: Buffer): WebmFile {
         throw new MediaFormatError(
           'WebM tracks with content encoding (compression/encryption) are not supported',
         );
+      case ID.duration:
+        duration = data.length === 4 ? data.readFloatBE(0) : data.readDoubleBE(0);
+        break;
       case ID.timecode:
         clusterTime = readUint(data);
+        if (clusters.length > 0) clusters.at(-1)!.timeNs = clusterTime * timecodeScaleNs;
+        break;
+      case ID.cueTime:
+        if (cues.length > 0) cues.at(-1)!.timeNs = readUint(data) * timecodeScaleNs;
+        break;
+      case ID.cueTrack:
+        if (cues.length > 0) cues.at(-1)!.track = readUint(data);
+        break;
+      case ID.cueClusterPosition:
+        if (cues.length > 0) cues.at(-1)!.clusterPosition = readUint(data);
         break;
       case ID.simpleBlock:
         frames.push(...readBlock(data, offset, clusterTime, timecodeScaleNs, true));
@@ -170,11 +202,18 @@ export function parseWebm(file: Buffer): WebmFile {
         break;
       }
     }
-    offset = end;
   }
 
   if (docType === '') throw new MediaFormatError('not a WebM file: its EBML header has no DocType');
-  return { docType, tracks, frames };
+  return {
+    docType,
+    ...(duration === undefined ? {} : { durationNs: duration * timecodeScaleNs }),
+    segmentSized,
+    tracks,
+    frames,
+    clusters,
+    cues,
+  };
 }
 
 interface ElementHeader {

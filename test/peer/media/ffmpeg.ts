@@ -31,3 +31,26 @@ export function ffmpeg(args: string[]): void {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
 }
+
+/** What ffprobe says at `-v warning` while reading every packet of a file: '' for a clean file. */
+export function ffprobeWarnings(file: string): string {
+  const r = spawnSync(
+    'ffprobe',
+    ['-v', 'warning', '-count_packets', '-show_entries', 'stream=nb_read_packets', file],
+    {
+      encoding: 'utf8',
+    },
+  );
+  if (r.status !== 0) return r.stderr || `ffprobe exited ${r.status}`;
+  return r.stderr.trim();
+}
+
+/** Decodes a file (from `seekS` on, when given) and returns ffmpeg's warnings and errors: '' when clean. */
+export function ffmpegDecodeWarnings(file: string, seekS?: number): string {
+  const seek = seekS === undefined ? [] : ['-ss', String(seekS)];
+  const r = spawnSync('ffmpeg', ['-hide_banner', '-v', 'warning', ...seek, '-i', file, '-f', 'null', '-'], {
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) return r.stderr || `ffmpeg exited ${r.status}`;
+  return r.stderr.trim();
+}

@@ -16,10 +16,21 @@ async function main(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A reader that went away (`engage join --help | head`) is not a failure of ours: the command carries
+  // on (a run still writes its report files) and only what was meant for stdout is dropped.
+  let stdoutGone = false;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      if (stream === process.stdout) stdoutGone = true;
+    });
+  }
 
   const program = buildProgram({
     signal: interrupt.signal,
-    stdout: (line) => process.stdout.write(`${line}\n`),
+    stdout: (line) => {
+      if (!stdoutGone) process.stdout.write(`${line}\n`);
+    },
     usage: (message) => {
       throw new UsageError(message);
     },

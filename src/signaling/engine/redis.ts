@@ -66,7 +66,7 @@ const DEFAULTS = {
   prefix: 'engage:',
   heartbeatMs: 1000,
   instanceTtlMs: 3000,
-  commandTimeoutMs: 2000,
+  commandTimeoutMs: 1500,
   streamLength: 128,
   streamIdleS: 120,
   emptyRoomTtlS: 600,
@@ -106,8 +106,12 @@ function resolve(options: RedisEngineOptions): Resolved {
   ] as const) {
     if (!Number.isInteger(o[key]) || o[key] < 1) throw new UsageError(`${key} must be a positive integer`);
   }
-  if (o.instanceTtlMs < 2 * o.heartbeatMs) {
-    throw new UsageError('instanceTtlMs must be at least twice heartbeatMs, or live instances get swept');
+  // A Redis stall long enough for a live instance's deadline to lapse must also time out one of its
+  // commands, so every instance went unavailable and waits out a ttl before sweeping anyone.
+  if (o.commandTimeoutMs + o.heartbeatMs >= o.instanceTtlMs) {
+    throw new UsageError(
+      'instanceTtlMs must exceed commandTimeoutMs + heartbeatMs, or live instances get swept',
+    );
   }
   return o;
 }
@@ -622,9 +626,9 @@ export class RedisEngine extends EventEmitter<EngineEvents> implements RoomEngin
       { reason, token: this.token },
       'this instance lost its place in Redis; sockets must rejoin',
     );
-    for (const feed of this.rooms.values()) feed.resync(reason);
     this.token = `${this.instanceId}#${randomId()}`;
     this.registered = false;
+    for (const feed of this.rooms.values()) feed.resync(reason);
     await this.beat();
     const rooms = [...this.rooms.keys()];
     if (rooms.length > 0) {

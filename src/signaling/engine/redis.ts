@@ -56,11 +56,17 @@ export interface RedisEngineOptions {
   maxInFlight?: number;
   /** How long `start` waits for Redis. */
   connectTimeoutMs?: number;
+  /**
+   * Sharded pub/sub (SPUBLISH, Redis 7+) keeps a room's events on its Cluster shard; global PUBLISH
+   * reaches every node. Default: sharded when the server has SPUBLISH.
+   */
+  shardedPubSub?: boolean;
   metrics?: EngineMetrics;
   logger?: Logger;
 }
 
-type Resolved = Required<Omit<RedisEngineOptions, 'metrics' | 'logger'>>;
+type Resolved = Required<Omit<RedisEngineOptions, 'metrics' | 'logger' | 'shardedPubSub'>> &
+  Pick<RedisEngineOptions, 'shardedPubSub'>;
 
 const DEFAULTS = {
   prefix: 'engage:',
@@ -229,7 +235,10 @@ export class RedisEngine extends EventEmitter<EngineEvents> implements RoomEngin
     await Promise.all([this.cmd.connect(), this.sub.connect()]);
     // Sharded pub/sub (Redis 7) keeps a room's events on its own Cluster shard; older Redis broadcasts.
     const info = (await this.cmd.call('COMMAND', 'INFO', 'SPUBLISH')) as unknown[];
-    this.sharded = Array.isArray(info) && info[0] != null;
+    const hasSpublish = Array.isArray(info) && info[0] != null;
+    if (this.opts.shardedPubSub && !hasSpublish)
+      throw new UsageError('this Redis has no sharded pub/sub (SPUBLISH needs Redis 7)');
+    this.sharded = this.opts.shardedPubSub ?? hasSpublish;
     await this.loadScripts();
     await this.beat();
     this.setState('ready');
@@ -585,7 +594,13 @@ export class RedisEngine extends EventEmitter<EngineEvents> implements RoomEngin
     const now = performance.now();
     if (now - this.lastBeatAt >= this.opts.heartbeatMs) {
       this.lastBeatAt = now;
-      await this.beat();
+      try {
+        await this.beat();
+      } catch (err) {
+        // Not knowing whether Redis still counts us alive is reason enough to stop serving.
+        this.markUnavailable(`heartbeat failed: ${err instanceof Error ? err.message : String(err)}`);
+        return;
+      }
     }
     // After an outage every instance is behind on its heartbeat: give the others a full ttl to catch up
     // before declaring anyone dead.

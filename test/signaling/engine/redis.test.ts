@@ -11,8 +11,14 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-describeEngineConformance('Redis, each instance with its own connections', (count) =>
-  Promise.all(
-    Array.from({ length: count }, (_, i) => RedisEngine.start({ url: redis.url, instanceId: `r${i}` })),
-  ),
-);
+for (const shardedPubSub of [true, false]) {
+  describeEngineConformance(
+    `Redis (${shardedPubSub ? 'sharded' : 'global'} pub/sub), each instance with its own connections`,
+    (count) =>
+      Promise.all(
+        Array.from({ length: count }, (_, i) =>
+          RedisEngine.start({ url: redis.url, instanceId: `r${i}`, shardedPubSub }),
+        ),
+      ),
+  );
+}

@@ -32,10 +32,19 @@ export type JoinResult =
 
 export type SendResult = { ok: true } | { ok: false; reason: 'not-member' | 'unknown-target' };
 
+/**
+ * A client frame to relay, already serialised by the sender's server, and its action as a metrics label
+ * (a known action or `other`: the receiving instances count deliveries by it without parsing the frame).
+ */
+export interface Relay {
+  action: string;
+  frame: string;
+}
+
 /** What reached the room, as the engine hands it to the instances hosting its recipients. */
 export type RoomEvent =
-  /** A client frame, already serialised by the sender's server, relayed verbatim. */
-  | { kind: 'frame'; from: string; frame: string }
+  /** A client frame, relayed verbatim. */
+  | ({ kind: 'frame'; from: string } & Relay)
   /** A member left: by its socket closing, or swept because its instance died. */
   | { kind: 'left'; member: RoomMember };
 
@@ -66,6 +75,11 @@ export interface EngineEvents {
   state: [state: EngineState];
   delivery: [delivery: Delivery];
   resync: [resync: Resync];
+}
+
+/** Labels travel in the room's event header: anything else is counted as `other`. */
+export function relayLabel(action: string): string {
+  return /^[a-z][a-z-]{0,31}$/.test(action) ? action : 'other';
 }
 
 export type UnavailableReason = 'down' | 'timeout' | 'overloaded' | 'closed';
@@ -100,14 +114,15 @@ export interface RoomEngine {
   members(room: string): Promise<RoomMember[]>;
   /**
    * Places `channel` in the room's join order (a repeated join keeps its first place) and delivers `frame`
+   * (action `new-join`)
    * to every member that joined earlier and to `channel` itself: of two newcomers exactly one hears of the
    * other, so exactly one offers.
    */
   join(room: string, channel: string, frame: string): Promise<JoinResult>;
-  /** Delivers `frame` to member `to` of the room, wherever it is hosted; refuses a channel not in the room. */
-  sendTo(room: string, from: string, to: string, frame: string): Promise<SendResult>;
-  /** Delivers `frame` to every socket in the room, the sender included. */
-  broadcast(room: string, from: string, frame: string): Promise<SendResult>;
+  /** Delivers to member `to` of the room, wherever it is hosted; refuses a channel not in the room. */
+  sendTo(room: string, from: string, to: string, relay: Relay): Promise<SendResult>;
+  /** Delivers to every socket in the room, the sender included. */
+  broadcast(room: string, from: string, relay: Relay): Promise<SendResult>;
   /**
    * The socket is gone: its name is freed, it leaves the join order, and (if it was a member) the rest of
    * the room gets a `left` event. Never refused: while the shared state is unreachable the engine keeps the

@@ -5,11 +5,17 @@ import {
   type EngineState,
   EngineUnavailableError,
   type JoinResult,
+  type Relay,
   type RoomEngine,
   type RoomEvent,
   type RoomMember,
+  relayLabel,
   type SendResult,
 } from './engine.js';
+
+function frameEvent(from: string, relay: Relay): RoomEvent {
+  return { kind: 'frame', from, action: relayLabel(relay.action), frame: relay.frame };
+}
 
 interface HubMember {
   name: string;
@@ -138,24 +144,24 @@ export class MemoryEngine extends EventEmitter<EngineEvents> implements RoomEngi
     earlier.sort((a, b) => a.joinSeq - b.joinSeq);
     const to = earlier.map((m) => m.channel);
     to.push(channel);
-    this.hub.publish(room, shared, { kind: 'frame', from: channel, frame }, to);
+    this.hub.publish(room, shared, { kind: 'frame', from: channel, action: 'new-join', frame }, to);
     return { ok: true, earlier: earlier.map(({ channel: c, name }) => ({ channel: c, name })) };
   }
 
-  async sendTo(room: string, from: string, to: string, frame: string): Promise<SendResult> {
+  async sendTo(room: string, from: string, to: string, relay: Relay): Promise<SendResult> {
     this.check();
     const shared = this.hub.rooms.get(room);
     if (!shared?.members.has(from)) return { ok: false, reason: 'not-member' };
     if (!shared.members.has(to)) return { ok: false, reason: 'unknown-target' };
-    this.hub.publish(room, shared, { kind: 'frame', from, frame }, [to]);
+    this.hub.publish(room, shared, frameEvent(from, relay), [to]);
     return { ok: true };
   }
 
-  async broadcast(room: string, from: string, frame: string): Promise<SendResult> {
+  async broadcast(room: string, from: string, relay: Relay): Promise<SendResult> {
     this.check();
     const shared = this.hub.rooms.get(room);
     if (!shared?.members.has(from)) return { ok: false, reason: 'not-member' };
-    this.hub.publish(room, shared, { kind: 'frame', from, frame }, '*');
+    this.hub.publish(room, shared, frameEvent(from, relay), '*');
     return { ok: true };
   }
 

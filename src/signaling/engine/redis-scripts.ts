@@ -34,11 +34,11 @@ local function late()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > deadline
 end
 
--- Sequences one event, appends it to the bounded stream and publishes it, in one step.
-local function emit(kind, from, to, body)
+-- Sequences one event, appends it to the bounded stream and publishes it, in one step (redis-entry.ts).
+local function emit(kind, action, from, to, body)
   local seq = redis.call('HINCRBY', meta, 'seq', 1)
   local epoch = redis.call('HGET', meta, 'epoch')
-  local entry = 'v1\\n' .. epoch .. '\\n' .. seq .. '\\n' .. kind .. '\\n' .. from .. '\\n' .. to .. '\\n' .. body
+  local entry = 'v1\\n' .. epoch .. '\\n' .. seq .. '\\n' .. kind .. '\\n' .. action .. '\\n' .. from .. '\\n' .. to .. '\\n' .. body
   redis.call('XADD', log, 'MAXLEN', maxlen, seq .. '-0', 'p', entry)
   redis.call('EXPIRE', log, logttl)
   redis.call(pubcmd, pub, entry)
@@ -53,7 +53,7 @@ local function release(ch)
   redis.call('HDEL', hosts, ch)
   redis.call('ZREM', order, ch)
   if redis.call('HGET', names, name) == ch then redis.call('HDEL', names, name) end
-  emit('left', ch, '*', name)
+  emit('left', 'peer-left', ch, '*', name)
   return true
 end
 
@@ -111,7 +111,7 @@ end
 local earlier = redis.call('ZRANGEBYSCORE', order, '-inf', '(' .. mine)
 local to = ch
 if #earlier > 0 then to = table.concat(earlier, ' ') .. ' ' .. ch end
-local seq = emit('msg', ch, to, ARGV[8])
+local seq = emit('msg', 'new-join', ch, to, ARGV[8])
 local out = {'ok', seq}
 for _, c in ipairs(earlier) do
   out[#out + 1] = c
@@ -121,7 +121,7 @@ return out
 `,
 );
 
-/** ARGV[7] sender, [8] target channel or '*', [9] frame. */
+/** ARGV[7] sender, [8] target channel or '*', [9] action label, [10] frame. */
 export const SEND = script(
   'send',
   `${ROOM_PRELUDE}
@@ -129,7 +129,7 @@ if late() then return {'late'} end
 local from, to = ARGV[7], ARGV[8]
 if not room_exists() or redis.call('HEXISTS', members, from) == 0 then return {'not-member'} end
 if to ~= '*' and redis.call('HEXISTS', members, to) == 0 then return {'unknown-target'} end
-return {'ok', emit('msg', from, to, ARGV[9])}
+return {'ok', emit('msg', ARGV[9], from, to, ARGV[10])}
 `,
 );
 

@@ -12,8 +12,10 @@ import {
   type EngineState,
   EngineUnavailableError,
   type JoinResult,
+  type Relay,
   type RoomEngine,
   type RoomMember,
+  relayLabel,
   type SendResult,
 } from './engine.js';
 import { EngineMetrics } from './metrics.js';
@@ -329,17 +331,18 @@ export class RedisEngine extends EventEmitter<EngineEvents> implements RoomEngin
     return { ok: true, earlier };
   }
 
-  sendTo(room: string, from: string, to: string, frame: string): Promise<SendResult> {
-    return this.send('send', room, from, to, frame);
+  sendTo(room: string, from: string, to: string, relay: Relay): Promise<SendResult> {
+    return this.send('send', room, from, to, relay);
   }
 
-  broadcast(room: string, from: string, frame: string): Promise<SendResult> {
-    return this.send('broadcast', room, from, '*', frame);
+  broadcast(room: string, from: string, relay: Relay): Promise<SendResult> {
+    return this.send('broadcast', room, from, '*', relay);
   }
 
-  private async send(op: string, room: string, from: string, to: string, frame: string): Promise<SendResult> {
+  private async send(op: string, room: string, from: string, to: string, relay: Relay): Promise<SendResult> {
     this.localChannel(room, from, op);
-    const [status] = (await this.roomScript(op, SEND, room, true, [from, to, frame])) as [string];
+    const args = [from, to, relayLabel(relay.action), relay.frame];
+    const [status] = (await this.roomScript(op, SEND, room, true, args)) as [string];
     if (status === 'late') throw this.late(op);
     if (status === 'ok') return { ok: true };
     if (status === 'not-member' || status === 'unknown-target') return { ok: false, reason: status };

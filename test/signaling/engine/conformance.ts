@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EngineUnavailableError, type RoomEngine } from '../../../src/signaling/engine/engine.js';
-import { barrier, channelId, Inbox } from './inbox.js';
+import { barrier, channelId, Inbox, relay } from './inbox.js';
 
 /** One engine instance as a test sees it: the engine and what it delivered. */
 export interface Instance {
@@ -215,10 +215,10 @@ export function describeEngineConformance(
       const alice = await seat(a!, room, 'alice');
       const bob = await seat(b!, room, 'bob');
       const carol = await seat(c!, room, 'carol');
-      expect(await alice.engine.sendTo(room, alice.channel, bob.channel, 'offer for bob')).toEqual({
+      expect(await alice.engine.sendTo(room, alice.channel, bob.channel, relay('offer for bob'))).toEqual({
         ok: true,
       });
-      expect(await bob.engine.sendTo(room, bob.channel, alice.channel, 'answer for alice')).toEqual({
+      expect(await bob.engine.sendTo(room, bob.channel, alice.channel, relay('answer for alice'))).toEqual({
         ok: true,
       });
       await barrier(
@@ -233,7 +233,12 @@ export function describeEngineConformance(
       const delivery = bob.at.inbox.byChannel
         .get(bob.channel)!
         .find((r) => r.text === 'offer for bob')!.delivery;
-      expect(delivery.event).toEqual({ kind: 'frame', from: alice.channel, frame: 'offer for bob' });
+      expect(delivery.event).toEqual({
+        kind: 'frame',
+        from: alice.channel,
+        action: 'other',
+        frame: 'offer for bob',
+      });
     });
 
     it('keeps rooms apart: a target in another room or no room is unknown; a non-member cannot send', async () => {
@@ -242,22 +247,25 @@ export function describeEngineConformance(
       const other = roomName();
       const alice = await seat(a!, room, 'alice');
       const stranger = await seat(b!, other, 'stranger');
-      expect(await alice.engine.sendTo(room, alice.channel, stranger.channel, 'x')).toEqual({
+      expect(await alice.engine.sendTo(room, alice.channel, stranger.channel, relay('x'))).toEqual({
         ok: false,
         reason: 'unknown-target',
       });
-      expect(await alice.engine.sendTo(room, alice.channel, channelId(), 'x')).toEqual({
+      expect(await alice.engine.sendTo(room, alice.channel, channelId(), relay('x'))).toEqual({
         ok: false,
         reason: 'unknown-target',
       });
       const unnamed = channelId();
       await b!.engine.open(room, unnamed);
-      expect(await alice.engine.sendTo(room, alice.channel, unnamed, 'x')).toEqual({
+      expect(await alice.engine.sendTo(room, alice.channel, unnamed, relay('x'))).toEqual({
         ok: false,
         reason: 'unknown-target',
       });
-      expect(await b!.engine.broadcast(room, unnamed, 'x')).toEqual({ ok: false, reason: 'not-member' });
-      expect(await b!.engine.sendTo(room, unnamed, alice.channel, 'x')).toEqual({
+      expect(await b!.engine.broadcast(room, unnamed, relay('x'))).toEqual({
+        ok: false,
+        reason: 'not-member',
+      });
+      expect(await b!.engine.sendTo(room, unnamed, alice.channel, relay('x'))).toEqual({
         ok: false,
         reason: 'not-member',
       });
@@ -272,7 +280,7 @@ export function describeEngineConformance(
       const outsider = await seat(c!, roomName(), 'outsider');
       const sends = [];
       for (let i = 0; i < 20; i++) {
-        for (const s of seats) sends.push(s.engine.broadcast(room, s.channel, `${s.name}:${i}`));
+        for (const s of seats) sends.push(s.engine.broadcast(room, s.channel, relay(`${s.name}:${i}`)));
       }
       expect((await Promise.all(sends)).every((r) => r.ok)).toBe(true);
       const listeners = [
@@ -299,7 +307,7 @@ export function describeEngineConformance(
       const alice = await seat(a!, room, 'alice');
       const bob = await seat(b!, room, 'bob');
       const sends = Array.from({ length: 200 }, (_, i) =>
-        alice.engine.sendTo(room, alice.channel, bob.channel, `m${i}`),
+        alice.engine.sendTo(room, alice.channel, bob.channel, relay(`m${i}`)),
       );
       expect((await Promise.all(sends)).every((r) => r.ok)).toBe(true);
       await bob.at.inbox.received(bob.channel, 'm199');
@@ -332,7 +340,7 @@ export function describeEngineConformance(
       const [a, b] = await instances(2);
       const room = roomName();
       const alice = await seat(a!, room, 'alice');
-      await alice.engine.broadcast(room, alice.channel, 'before bob');
+      await alice.engine.broadcast(room, alice.channel, relay('before bob'));
       const bob = await seat(b!, room, 'bob');
       await barrier(alice, [{ inbox: bob.at.inbox, channel: bob.channel }]);
       expect(bob.at.inbox.texts(bob.channel)).not.toContain('before bob');

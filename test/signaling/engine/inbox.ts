@@ -1,8 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import type { Delivery, Resync, RoomEngine } from '../../../src/signaling/engine/engine.js';
+import type { Delivery, Relay, Resync, RoomEngine } from '../../../src/signaling/engine/engine.js';
 
 export function channelId(): string {
   return `specific.test!${randomBytes(9).toString('base64url')}`;
+}
+
+/** A test's frame as a relay: a custom action, counted as `other` like any the server does not know. */
+export function relay(frame: string): Relay {
+  return { action: 'other', frame };
 }
 
 export interface Received {
@@ -83,7 +88,7 @@ export async function barrier(
   listeners: Array<{ inbox: Inbox; channel: string }>,
 ): Promise<void> {
   const marker = `barrier:${++barriers}`;
-  const sent = await from.engine.broadcast(from.room, from.channel, marker);
+  const sent = await from.engine.broadcast(from.room, from.channel, relay(marker));
   if (!sent.ok) throw new Error(`barrier broadcast refused: ${sent.reason}`);
   await Promise.all(listeners.map(({ inbox, channel }) => inbox.received(channel, marker)));
 }

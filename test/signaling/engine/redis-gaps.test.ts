@@ -4,7 +4,7 @@ import { RedisEngine, type RedisEngineOptions } from '../../../src/signaling/eng
 import { RedisProcess } from '../../helpers/redis.js';
 import { ChildInstance } from './child-instance.js';
 import { type Instance, roomName, seat } from './conformance.js';
-import { channelId, Inbox } from './inbox.js';
+import { channelId, Inbox, relay } from './inbox.js';
 
 let redis: RedisProcess;
 let admin: Redis;
@@ -49,7 +49,7 @@ function hide(room: string, from: string, to: string, frame: string, maxlen = 12
   return admin.eval(
     `local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
      local epoch = redis.call('HGET', KEYS[1], 'epoch')
-     local entry = 'v1\\n' .. epoch .. '\\n' .. seq .. '\\nmsg\\n' .. ARGV[1] .. '\\n' .. ARGV[2] .. '\\n' .. ARGV[3]
+     local entry = 'v1\\n' .. epoch .. '\\n' .. seq .. '\\nmsg\\nother\\n' .. ARGV[1] .. '\\n' .. ARGV[2] .. '\\n' .. ARGV[3]
      redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[4], seq .. '-0', 'p', entry)
      return seq`,
     2,
@@ -77,11 +77,11 @@ describe("Redis engine: gaps in a room's sequence", () => {
     const room = roomName();
     const alice = await seat(a, room, 'alice');
     const bob = await seat(b, room, 'bob');
-    expect(await alice.engine.sendTo(room, alice.channel, bob.channel, 'first')).toEqual({ ok: true });
+    expect(await alice.engine.sendTo(room, alice.channel, bob.channel, relay('first'))).toEqual({ ok: true });
     await bob.at.inbox.received(bob.channel, 'first');
     await hide(room, alice.channel, bob.channel, 'hidden one');
     await hide(room, alice.channel, '*', 'hidden two');
-    expect(await alice.engine.sendTo(room, alice.channel, bob.channel, 'after')).toEqual({ ok: true });
+    expect(await alice.engine.sendTo(room, alice.channel, bob.channel, relay('after'))).toEqual({ ok: true });
     await bob.at.inbox.received(bob.channel, 'after');
     expect(bob.at.inbox.texts(bob.channel)).toEqual(['first', 'hidden one', 'hidden two', 'after']);
     const replayed = bob.at.inbox.byChannel.get(bob.channel)!.map((r) => r.delivery.replayed);
@@ -102,7 +102,8 @@ describe("Redis engine: gaps in a room's sequence", () => {
     const bob = await seat(b, room, 'bob');
     await killSubscriber('b');
     const sent = [];
-    for (let i = 0; i < 20; i++) sent.push(alice.engine.sendTo(room, alice.channel, bob.channel, `m${i}`));
+    for (let i = 0; i < 20; i++)
+      sent.push(alice.engine.sendTo(room, alice.channel, bob.channel, relay(`m${i}`)));
     expect((await Promise.all(sent)).every((r) => r.ok)).toBe(true);
     await bob.at.inbox.received(bob.channel, 'm19');
     expect(bob.at.inbox.texts(bob.channel)).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}`));
@@ -120,7 +121,8 @@ describe("Redis engine: gaps in a room's sequence", () => {
       url: redis.url,
       instanceId: 'slow',
       members: [{ room, name: 'sloth' }],
-      engine: { streamLength: 512 },
+      // Paused for as long as the flood takes: a long ttl keeps it from being swept meanwhile.
+      engine: { streamLength: 512, instanceTtlMs: 60_000 },
     });
     children.push(child);
     const sloth = ready.members[0].channel as string;
@@ -129,7 +131,12 @@ describe("Redis engine: gaps in a room's sequence", () => {
     // buffer for it passes the limit and Redis drops the connection (what channels_redis loses silently).
     const big = 'x'.repeat(60_000);
     for (let i = 0; i < 400; i++) {
-      const r = await alice.engine.sendTo(room, alice.channel, sloth, `${String(i).padStart(3, '0')}:${big}`);
+      const r = await alice.engine.sendTo(
+        room,
+        alice.channel,
+        sloth,
+        relay(`${String(i).padStart(3, '0')}:${big}`),
+      );
       expect(r.ok).toBe(true);
     }
     // Redis frees an over-limit client asynchronously; wait until it is gone.
@@ -157,10 +164,10 @@ describe("Redis engine: gaps in a room's sequence", () => {
     );
     expect(replayed).toBeGreaterThan(0);
     expect(child.messages.filter((m) => m.type === 'resync')).toEqual([]);
-    expect(child.messages.filter((m) => m.type === 'state').map((m) => m.state)).toEqual([
-      'unavailable',
-      'ready',
-    ]);
+    // Cut off, it went unavailable (more than once if its command timers fired on waking) and recovered.
+    const states = child.messages.filter((m) => m.type === 'state').map((m) => m.state);
+    expect(states).toContain('unavailable');
+    expect(states.at(-1)).toBe('ready');
     await admin.config('SET', 'client-output-buffer-limit', 'pubsub 32mb 8mb 60');
     void alice;
   }, 60_000);
@@ -174,7 +181,7 @@ describe("Redis engine: gaps in a room's sequence", () => {
     const unnamed = channelId();
     await b.engine.open(room, unnamed);
     for (let i = 0; i < 10; i++) await hide(room, alice.channel, bob.channel, `hidden ${i}`, 5);
-    expect(await alice.engine.sendTo(room, alice.channel, bob.channel, 'after')).toEqual({ ok: true });
+    expect(await alice.engine.sendTo(room, alice.channel, bob.channel, relay('after'))).toEqual({ ok: true });
     await b.inbox.until(() => b.inbox.resyncs.length > 0, 'b to resync');
     expect(b.inbox.resyncs).toEqual([{ room, channels: [bob.channel, unnamed], reason: 'gap' }]);
     expect(await counter(b.engine.metrics.gaps, { outcome: 'lost' })).toBe(1);
@@ -194,13 +201,13 @@ describe('Redis engine: round trip (information only, never asserted)', () => {
     const room = roomName();
     const alice = await seat(a, room, 'alice');
     const bob = await seat(b, room, 'bob');
-    const relay: number[] = [];
+    const relayMs: number[] = [];
     for (let i = 0; i < 300; i++) {
       const t0 = performance.now();
       const arrived = bob.at.inbox.received(bob.channel, `rtt${i}`);
-      await alice.engine.sendTo(room, alice.channel, bob.channel, `rtt${i}`);
+      await alice.engine.sendTo(room, alice.channel, bob.channel, relay(`rtt${i}`));
       await arrived;
-      relay.push(performance.now() - t0);
+      relayMs.push(performance.now() - t0);
     }
     const ping: number[] = [];
     for (let i = 0; i < 300; i++) {
@@ -211,9 +218,9 @@ describe('Redis engine: round trip (information only, never asserted)', () => {
     const pct = (xs: number[], p: number) =>
       [...xs].sort((x, y) => x - y)[Math.ceil((p / 100) * xs.length) - 1]!;
     console.info(
-      `relay a->b via Redis: p50 ${pct(relay, 50).toFixed(3)} ms, p99 ${pct(relay, 99).toFixed(3)} ms; ` +
+      `relay a->b via Redis: p50 ${pct(relayMs, 50).toFixed(3)} ms, p99 ${pct(relayMs, 99).toFixed(3)} ms; ` +
         `PING: p50 ${pct(ping, 50).toFixed(3)} ms, p99 ${pct(ping, 99).toFixed(3)} ms (shared 2-core machine)`,
     );
-    expect(relay).toHaveLength(300);
+    expect(relayMs).toHaveLength(300);
   });
 });

@@ -1,4 +1,5 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RedisEngine } from '../../../src/signaling/engine/redis.js';
 import { RedisProcess } from '../../helpers/redis.js';
 import { ChildInstance } from './child-instance.js';
@@ -8,9 +9,14 @@ import { barrier, Inbox } from './inbox.js';
 let redis: RedisProcess;
 const engines: RedisEngine[] = [];
 const children: ChildInstance[] = [];
+/** Each test's instances live under a prefix of their own, so one test's dead never reach the next. */
+let prefix = '';
 
 beforeAll(async () => {
   redis = await RedisProcess.start();
+});
+beforeEach(() => {
+  prefix = `engage-${randomBytes(4).toString('hex')}:`;
 });
 afterEach(async () => {
   for (const c of children.splice(0)) await c.kill();
@@ -21,7 +27,7 @@ afterAll(async () => {
 });
 
 async function survivor(instanceId: string): Promise<Instance & { engine: RedisEngine }> {
-  const engine = await RedisEngine.start({ url: redis.url, instanceId });
+  const engine = await RedisEngine.start({ url: redis.url, instanceId, prefix });
   engines.push(engine);
   return { engine, inbox: new Inbox(engine) };
 }
@@ -45,6 +51,7 @@ describe('Redis engine: instances that die', () => {
     const { child } = await ChildInstance.start({
       url: redis.url,
       instanceId: 'doomed',
+      engine: { prefix },
       members: [
         { room, name: 'carol' },
         { room, name: 'dave' },
@@ -90,6 +97,7 @@ describe('Redis engine: instances that die', () => {
     const { child, ready } = await ChildInstance.start({
       url: redis.url,
       instanceId: 'sleepy',
+      engine: { prefix },
       members: [{ room, name: 'carol' }],
     });
     children.push(child);
@@ -114,6 +122,7 @@ describe('Redis engine: instances that die', () => {
     const { child, ready } = await ChildInstance.start({
       url: redis.url,
       instanceId: 'polite',
+      engine: { prefix },
       members: [{ room, name: 'carol' }],
     });
     children.push(child);
@@ -121,6 +130,6 @@ describe('Redis engine: instances that die', () => {
     expect(await child.exited()).toBe(0);
     await alice.at.inbox.received(alice.channel, 'left:carol');
     expect(await swept(a.engine)).toBe(0);
-    expect(await redis.admin().zscore('engage:{instances}', ready.token)).toBeNull();
+    expect(await redis.admin().zscore(`${prefix}{instances}`, ready.token)).toBeNull();
   });
 });

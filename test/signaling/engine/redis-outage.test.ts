@@ -4,7 +4,7 @@ import { EngineUnavailableError } from '../../../src/signaling/engine/engine.js'
 import { RedisEngine, type RedisEngineOptions } from '../../../src/signaling/engine/redis.js';
 import { RedisProcess } from '../../helpers/redis.js';
 import { type Instance, joinFrame, roomName, type Seat, seat } from './conformance.js';
-import { barrier, Inbox } from './inbox.js';
+import { barrier, Inbox, relay } from './inbox.js';
 import { Traffic } from './traffic.js';
 
 // Each test breaks its Redis, so each gets its own.
@@ -73,7 +73,7 @@ describe('Redis engine: Redis goes away', () => {
     ]);
     // While unavailable, calls are refused at once: none waits on (or queues for) the paused Redis.
     const refusals = await Promise.allSettled(
-      Array.from({ length: 1000 }, () => a.engine.sendTo(room, alice.channel, bob.channel, 'never')),
+      Array.from({ length: 1000 }, () => a.engine.sendTo(room, alice.channel, bob.channel, relay('never'))),
     );
     expect(refusals.every((r) => r.status === 'rejected' && r.reason instanceof EngineUnavailableError)).toBe(
       true,
@@ -114,7 +114,7 @@ describe('Redis engine: Redis goes away', () => {
     expect((await a.engine.members(room)).map((m) => m.name).sort()).toEqual(['alice', 'bob']);
     expect(a.states).toEqual(['unavailable', 'ready']);
     // And it carries on.
-    expect(await alice.engine.sendTo(room, alice.channel, bob.channel, 'after')).toEqual({ ok: true });
+    expect(await alice.engine.sendTo(room, alice.channel, bob.channel, relay('after'))).toEqual({ ok: true });
     await bob.at.inbox.received(bob.channel, 'after');
   }, 60_000);
 
@@ -160,7 +160,7 @@ describe('Redis engine: Redis goes away', () => {
     await bob.engine.leave(room, bob.channel);
     const alice2 = await joined(a, room, 'alice');
     const bob2 = await joined(b, room, 'bob');
-    expect(await alice2.engine.sendTo(room, alice2.channel, bob2.channel, 'hello again')).toEqual({
+    expect(await alice2.engine.sendTo(room, alice2.channel, bob2.channel, relay('hello again'))).toEqual({
       ok: true,
     });
     await bob2.at.inbox.received(bob2.channel, 'hello again');
@@ -176,7 +176,9 @@ describe('Redis engine: Redis goes away', () => {
     const bob = await seat(b, room, 'bob');
     redis.pause();
     const results = await Promise.allSettled(
-      Array.from({ length: 100 }, (_, i) => alice.engine.sendTo(room, alice.channel, bob.channel, `m${i}`)),
+      Array.from({ length: 100 }, (_, i) =>
+        alice.engine.sendTo(room, alice.channel, bob.channel, relay(`m${i}`)),
+      ),
     );
     const reasons = results.map((r) =>
       r.status === 'rejected' ? (r.reason as EngineUnavailableError).reason : 'ok',
@@ -214,10 +216,10 @@ describe('Redis engine: Redis goes away', () => {
     await a.inbox.until(() => a.inbox.resyncs.length > 0, 'a to resync the recreated room');
     expect(a.inbox.resyncs).toEqual([{ room, channels: [alice.channel], reason: 'reset' }]);
     expect(b.inbox.resyncs).toEqual([]);
-    expect(await calm.engine.broadcast(steady, calm.channel, 'still here')).toEqual({ ok: true });
+    expect(await calm.engine.broadcast(steady, calm.channel, relay('still here'))).toEqual({ ok: true });
     await calm.at.inbox.received(calm.channel, 'still here');
     // alice's old claim is gone with the old epoch: her sends are refused with a reason.
-    expect(await alice.engine.broadcast(room, alice.channel, 'x')).toEqual({
+    expect(await alice.engine.broadcast(room, alice.channel, relay('x'))).toEqual({
       ok: false,
       reason: 'not-member',
     });

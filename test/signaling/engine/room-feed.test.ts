@@ -23,7 +23,7 @@ class Stream implements FeedIo {
       epoch: this.epoch!,
       seq: this.first + this.entries.length,
       to,
-      event: { kind: 'frame', from: 'x', frame },
+      event: { kind: 'frame', from: 'x', action: 'other', frame },
     };
     this.entries.push(entry);
     return entry;
@@ -185,13 +185,13 @@ describe('RoomFeed', () => {
 
 describe('parseEntry', () => {
   it('reads what the scripts write, body whole even with newlines in it', () => {
-    expect(parseEntry('v1\ne1\n7\nmsg\nfrom\na b\n{"x":"1\n2"}')).toEqual({
+    expect(parseEntry('v1\ne1\n7\nmsg\nnew-offer\nfrom\na b\n{"x":"1\n2"}')).toEqual({
       epoch: 'e1',
       seq: 7,
       to: ['a', 'b'],
-      event: { kind: 'frame', from: 'from', frame: '{"x":"1\n2"}' },
+      event: { kind: 'frame', from: 'from', action: 'new-offer', frame: '{"x":"1\n2"}' },
     });
-    expect(parseEntry('v1\ne1\n8\nleft\nch\n*\nalice')).toEqual({
+    expect(parseEntry('v1\ne1\n8\nleft\npeer-left\nch\n*\nalice')).toEqual({
       epoch: 'e1',
       seq: 8,
       to: '*',
@@ -203,16 +203,18 @@ describe('parseEntry', () => {
     for (const text of [
       '',
       'v1',
-      'v2\ne1\n7\nmsg\nfrom\n*\nbody',
-      'v1\n\n7\nmsg\nfrom\n*\nbody',
-      'v1\ne1\nseven\nmsg\nfrom\n*\nbody',
-      'v1\ne1\n0\nmsg\nfrom\n*\nbody',
-      'v1\ne1\n1.5\nmsg\nfrom\n*\nbody',
-      'v1\ne1\n99999999999999999999\nmsg\nfrom\n*\nbody',
-      'v1\ne1\n7\nboom\nfrom\n*\nbody',
-      'v1\ne1\n7\nleft\nch\n*\n',
-      'v1\ne1\n7\nmsg\n\n*\nbody',
-      'v1\ne1\n7\nmsg\nfrom\n\nbody',
+      'v2\ne1\n7\nmsg\nother\nfrom\n*\nbody',
+      'v1\n\n7\nmsg\nother\nfrom\n*\nbody',
+      'v1\ne1\nseven\nmsg\nother\nfrom\n*\nbody',
+      'v1\ne1\n0\nmsg\nother\nfrom\n*\nbody',
+      'v1\ne1\n1.5\nmsg\nother\nfrom\n*\nbody',
+      'v1\ne1\n99999999999999999999\nmsg\nother\nfrom\n*\nbody',
+      'v1\ne1\n7\nboom\nother\nfrom\n*\nbody',
+      'v1\ne1\n7\nleft\npeer-left\nch\n*\n',
+      'v1\ne1\n7\nmsg\n\nfrom\n*\nbody',
+      'v1\ne1\n7\nmsg\nother\n\n*\nbody',
+      'v1\ne1\n7\nmsg\nother\nfrom\n\nbody',
+      'v1\ne1\n7\nmsg\nfrom\n*\nbody',
     ]) {
       expect(parseEntry(text), JSON.stringify(text)).toBeUndefined();
     }

@@ -1,5 +1,6 @@
 import { EngineUnavailableError } from '../../../src/signaling/engine/engine.js';
 import type { Seat } from './conformance.js';
+import { relay } from './inbox.js';
 
 export type Outcome =
   | { kind: 'pending' }
@@ -30,7 +31,7 @@ export class Traffic {
     const i = this.outcomes.length;
     this.outcomes.push({ kind: 'pending' });
     const p = this.from.engine
-      .sendTo(this.from.room, this.from.channel, this.to.channel, `${this.tag}:${i}`)
+      .sendTo(this.from.room, this.from.channel, this.to.channel, relay(`${this.tag}:${i}`))
       .then(
         (r) => {
           this.outcomes[i] = r.ok ? { kind: 'ok' } : { kind: 'refused', reason: r.reason };

@@ -84,11 +84,17 @@ export function relayLabel(action: string): string {
 
 export type UnavailableReason = 'down' | 'timeout' | 'overloaded' | 'closed';
 
-/** The shared state cannot answer; nothing was done (except where the message says it may have been). */
+/**
+ * The shared state did not do it. `maybeDone` false: refused before anything was sent, nothing happened.
+ * True: sent but not confirmed (a timeout, a lost connection); room operations carry a deadline, so a
+ * command Redis runs after its sender gave up does nothing, and only one that ran in time but whose reply
+ * was lost can have happened.
+ */
 export class EngineUnavailableError extends Error {
   constructor(
     readonly reason: UnavailableReason,
     message: string,
+    readonly maybeDone = false,
   ) {
     super(message);
     this.name = 'EngineUnavailableError';

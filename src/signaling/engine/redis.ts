@@ -173,6 +173,8 @@ export class RedisEngine extends EventEmitter<EngineEvents> implements RoomEngin
   private readonly idleSince = new Map<string, number>();
   /** channel -> room: releases that could not be done yet (Redis was unreachable). */
   private readonly pendingReleases = new Map<string, string>();
+  /** channel -> room: releases sent and not yet answered. */
+  private readonly releasing = new Map<string, string>();
   private inFlight = 0;
   /** Redis's clock minus ours, from the heartbeat; deadlines are written in Redis time. */
   private clockOffsetMs = 0;
@@ -283,6 +285,8 @@ export class RedisEngine extends EventEmitter<EngineEvents> implements RoomEngin
       if (this.rooms.get(room) === feed && feed.channels.size === 0) this.forget(feed);
       throw err;
     }
+    // Dropped as idle while this call waited: follow it afresh.
+    if (this.rooms.get(room) !== feed) return this.open(room, channel);
     feed.addChannel(channel);
   }
 
@@ -358,14 +362,20 @@ export class RedisEngine extends EventEmitter<EngineEvents> implements RoomEngin
     if (ch.mayBeMember) await this.release(room, channel);
   }
 
-  /** Releases now if Redis answers, else keeps the release for recovery; never throws. */
+  /**
+   * Releases now if Redis answers, else keeps the release for recovery (or for close(), which releases
+   * whatever is still owed); never throws. A release is idempotent, so repeating one is harmless.
+   */
   private async release(room: string, channel: string): Promise<void> {
     if (this.current === 'ready' && !this.closing) {
+      this.releasing.set(channel, room);
       try {
         await this.roomScript('leave', LEAVE, room, false, [channel]);
         return;
       } catch {
-        // Kept below; it is idempotent, so a release that did reach Redis is harmless to repeat.
+        // Kept below.
+      } finally {
+        this.releasing.delete(channel);
       }
     }
     if (this.current !== 'closed') this.pendingReleases.set(channel, room);
@@ -399,7 +409,7 @@ export class RedisEngine extends EventEmitter<EngineEvents> implements RoomEngin
 
   private late(op: string): EngineUnavailableError {
     this.metrics.errors.inc({ kind: 'timeout' });
-    return new EngineUnavailableError('timeout', `Redis ran ${op} too late and did nothing`);
+    return new EngineUnavailableError('timeout', `Redis ran ${op} after its deadline, so it did nothing`);
   }
 
   /** A call from a room operation: refused at once unless the engine is ready. */
@@ -434,7 +444,8 @@ export class RedisEngine extends EventEmitter<EngineEvents> implements RoomEngin
       this.markUnavailable(`${op} timed out`);
       return new EngineUnavailableError(
         'timeout',
-        `Redis did not answer ${op} within ${this.opts.commandTimeoutMs} ms; it did nothing or will do nothing`,
+        `not confirmed: Redis did not answer ${op} within ${this.opts.commandTimeoutMs} ms`,
+        true,
       );
     }
     if (isReplyError(err)) {
@@ -444,7 +455,7 @@ export class RedisEngine extends EventEmitter<EngineEvents> implements RoomEngin
     }
     this.metrics.errors.inc({ kind: 'connection' });
     this.markUnavailable(`${op}: ${message}`);
-    return new EngineUnavailableError('down', `Redis is unreachable (${message}); nothing was done`);
+    return new EngineUnavailableError('down', `not confirmed: lost Redis (${message})`, true);
   }
 
   private async evalScript(s: LuaScript, keys: string[], args: Array<string | number>): Promise<unknown> {
@@ -565,7 +576,7 @@ export class RedisEngine extends EventEmitter<EngineEvents> implements RoomEngin
   /** Stops following rooms no local socket has been in for a while (and that owe no release). */
   private dropIdleRooms(): void {
     const now = performance.now();
-    const owed = new Set(this.pendingReleases.values());
+    const owed = new Set([...this.pendingReleases.values(), ...this.releasing.values()]);
     for (const [room, since] of this.idleSince) {
       const feed = this.rooms.get(room);
       if (!feed || feed.channels.size > 0 || owed.has(room) || this.opening.has(room)) continue;
@@ -744,23 +755,25 @@ export class RedisEngine extends EventEmitter<EngineEvents> implements RoomEngin
   private async shutdown(): Promise<void> {
     clearInterval(this.timer);
     if (this.current === 'ready' || this.current === 'unavailable') {
-      // The rest of each room hears 'left' now rather than after a sweep.
-      const releases: Promise<unknown>[] = [];
+      // The rest of each room hears 'left' now rather than after a sweep. Everything owed is released
+      // here: local members, releases kept from an outage, and releases still in flight.
+      const owed = new Map([...this.pendingReleases, ...this.releasing]);
       for (const feed of this.rooms.values()) {
-        for (const [channel, ch] of feed.channels) {
-          if (ch.mayBeMember)
-            releases.push(this.roomScript('leave', LEAVE, feed.room, false, [channel], true));
-        }
+        for (const [channel, ch] of feed.channels) if (ch.mayBeMember) owed.set(channel, feed.room);
       }
-      for (const [channel, room] of this.pendingReleases) {
-        releases.push(this.roomScript('leave', LEAVE, room, false, [channel], true));
-      }
-      releases.push(
-        this.timed('deregister', () => this.cmd.del(instanceRoomsKey(this.opts.prefix, this.token))),
-        this.timed('deregister', () => this.cmd.zrem(this.registry.instances, this.token)),
+      const released = await Promise.allSettled(
+        [...owed].map(([channel, room]) => this.roomScript('leave', LEAVE, room, false, [channel], true)),
       );
-      // Whatever fails here is swept by the others once this instance's heartbeat stops.
-      await Promise.allSettled(releases);
+      // Deregistered only when nothing is left behind: a member whose host is not registered would never
+      // be swept. Otherwise the others sweep the rest once this instance's heartbeat stops.
+      if (released.every((r) => r.status === 'fulfilled')) {
+        await Promise.allSettled([
+          this.timed('deregister', () => this.cmd.del(instanceRoomsKey(this.opts.prefix, this.token))),
+          this.timed('deregister', () => this.cmd.zrem(this.registry.instances, this.token)),
+        ]);
+      } else {
+        this.log.warn('closed with releases undone; the other instances will sweep them');
+      }
     }
     this.pendingReleases.clear();
     this.setState('closed');

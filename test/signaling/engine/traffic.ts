@@ -5,8 +5,11 @@ import { relay } from './inbox.js';
 export type Outcome =
   | { kind: 'pending' }
   | { kind: 'ok' }
-  /** Refused with a reason the sender's client would hear: `unavailable` (and why), or a refusal code. */
-  | { kind: 'refused'; reason: string };
+  /**
+   * Refused with a reason the sender's client would hear: `unavailable` (and why), or a refusal code.
+   * `maybeDone`: sent but not confirmed, so it may have been delivered after all.
+   */
+  | { kind: 'refused'; reason: string; maybeDone: boolean };
 
 /**
  * Sends numbered direct messages from one seat to another at a steady pace, without waiting for each, and
@@ -34,11 +37,15 @@ export class Traffic {
       .sendTo(this.from.room, this.from.channel, this.to.channel, relay(`${this.tag}:${i}`))
       .then(
         (r) => {
-          this.outcomes[i] = r.ok ? { kind: 'ok' } : { kind: 'refused', reason: r.reason };
+          this.outcomes[i] = r.ok ? { kind: 'ok' } : { kind: 'refused', reason: r.reason, maybeDone: false };
         },
         (err) => {
           if (!(err instanceof EngineUnavailableError)) throw err;
-          this.outcomes[i] = { kind: 'refused', reason: `unavailable/${err.reason}` };
+          this.outcomes[i] = {
+            kind: 'refused',
+            reason: `unavailable/${err.reason}`,
+            maybeDone: err.maybeDone,
+          };
         },
       )
       .finally(() => this.inflight.delete(p));
@@ -53,7 +60,8 @@ export class Traffic {
 
   /**
    * Every message: delivered (and how often), refused (with why), both (refused as "not confirmed" yet
-   * delivered late), or lost: accepted yet never delivered, with the recipient never told to rejoin.
+   * delivered), or lost: accepted yet never delivered, with the recipient never told to rejoin. A refusal
+   * that said "nothing was done" and was delivered anyway would be a lie: `falseRefusals`.
    */
   account(delivered: string[], recipientResynced: boolean) {
     const seen = new Map<number, number>();
@@ -68,6 +76,8 @@ export class Traffic {
     let ok = 0;
     let refused = 0;
     let refusedYetDelivered = 0;
+    let notConfirmed = 0;
+    let falseRefusals = 0;
     let lost = 0;
     let pending = 0;
     this.outcomes.forEach((o, i) => {
@@ -79,7 +89,9 @@ export class Traffic {
       } else {
         refused++;
         reasons[o.reason] = (reasons[o.reason] ?? 0) + 1;
+        if (o.maybeDone) notConfirmed++;
         if (got) refusedYetDelivered++;
+        if (got && !o.maybeDone) falseRefusals++;
       }
     });
     const duplicates = [...seen.values()].filter((n) => n > 1).length;
@@ -90,7 +102,9 @@ export class Traffic {
       delivered: seen.size,
       refused,
       reasons,
+      notConfirmed,
       refusedYetDelivered,
+      falseRefusals,
       lost,
       pending,
       duplicates,

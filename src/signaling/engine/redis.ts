@@ -90,6 +90,11 @@ const SWEEP_BATCH = 64;
 const IDLE_ROOM_MS = 5000;
 /** Entries read per catch-up round trip. */
 const TAIL_BATCH = 256;
+/**
+ * Rooms catching up at once after an outage (thousands at once would only be refused as overloaded);
+ * at most a quarter of what may be in flight, so the rooms' own calls still get through.
+ */
+const CATCH_UP_CONCURRENCY = 32;
 
 function resolve(options: RedisEngineOptions): Resolved {
   const o = { ...DEFAULTS, instanceId: `${hostname()}-${process.pid}`, ...options };
@@ -183,6 +188,12 @@ export class RedisEngine extends EventEmitter<EngineEvents> implements RoomEngin
   private lastSweepAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
+  private sweeping: Promise<void> | undefined;
+  /** Rooms that owe a read of their stream (after an outage). */
+  private readonly behind = new Set<string>();
+  /** Rooms whose read failed: back in `behind` at the next tick, never at once (a refusal is instant). */
+  private readonly retryBehind = new Set<string>();
+  private catchingUp = 0;
   private recovering: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
 
@@ -516,7 +527,10 @@ export class RedisEngine extends EventEmitter<EngineEvents> implements RoomEngin
       this.emit('resync', resync);
     },
     gap: (outcome) => this.metrics.gaps.inc({ outcome }),
-    failed: (room, err) => this.log.debug({ room, err }, 'catch-up failed; retried on recovery'),
+    failed: (room, err) => {
+      this.log.debug({ room, err }, 'catch-up failed; retried');
+      this.retryBehind.add(room);
+    },
   };
 
   /** Subscribes, registers the room under this instance (for a sweep), then sets the cursor. */
@@ -571,6 +585,8 @@ export class RedisEngine extends EventEmitter<EngineEvents> implements RoomEngin
     this.rooms.delete(feed.room);
     this.byPubChannel.delete(this.keys(feed.room).pub);
     this.idleSince.delete(feed.room);
+    this.behind.delete(feed.room);
+    this.retryBehind.delete(feed.room);
   }
 
   /** Stops following rooms no local socket has been in for a while (and that owe no release). */
@@ -619,13 +635,38 @@ export class RedisEngine extends EventEmitter<EngineEvents> implements RoomEngin
     // After an outage every instance is behind on its heartbeat: give the others a full ttl to catch up
     // before declaring anyone dead.
     if (
+      !this.sweeping &&
       now - this.lastSweepAt >= this.opts.heartbeatMs &&
       Date.now() - this.readySince >= this.opts.instanceTtlMs
     ) {
       this.lastSweepAt = now;
-      await this.sweepDead();
+      // In the background: a long sweep must not delay this instance's own heartbeat.
+      this.sweeping = this.sweepDead()
+        .catch((err) => this.log.debug({ err }, 'sweep failed; retried'))
+        .finally(() => {
+          this.sweeping = undefined;
+        });
     }
+    for (const room of this.retryBehind) this.behind.add(room);
+    this.retryBehind.clear();
+    this.catchUpBehind();
     this.dropIdleRooms();
+  }
+
+  /** Reads back the rooms that owe it, a few at a time; one that fails comes back to the set. */
+  private catchUpBehind(): void {
+    for (const room of this.behind) {
+      const limit = Math.max(1, Math.min(CATCH_UP_CONCURRENCY, Math.floor(this.opts.maxInFlight / 4)));
+      if (this.catchingUp >= limit || this.current !== 'ready') return;
+      this.behind.delete(room);
+      const feed = this.rooms.get(room);
+      if (!feed?.isStarted) continue;
+      this.catchingUp++;
+      feed.catchUp().finally(() => {
+        this.catchingUp--;
+        this.catchUpBehind();
+      });
+    }
   }
 
   private async beat(): Promise<void> {
@@ -734,9 +775,8 @@ export class RedisEngine extends EventEmitter<EngineEvents> implements RoomEngin
       this.readySince = Date.now();
       this.setState('ready');
       this.log.info('room engine recovered');
-      for (const feed of this.rooms.values()) {
-        if (feed.isStarted) feed.catchUp();
-      }
+      for (const room of this.rooms.keys()) this.behind.add(room);
+      this.catchUpBehind();
     })()
       .catch((err) => this.log.debug({ err }, 'recovery failed; retrying'))
       .finally(() => {

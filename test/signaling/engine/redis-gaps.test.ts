@@ -112,6 +112,23 @@ describe("Redis engine: gaps in a room's sequence", () => {
     expect(b.inbox.resyncs).toEqual([]);
   });
 
+  it('an instance following many rooms reads every one back after its subscriber was cut, even with few commands in flight', async () => {
+    const a = await instance('a');
+    const b = await instance('b', { maxInFlight: 8 });
+    const pairs = [];
+    for (let i = 0; i < 120; i++) {
+      const room = roomName();
+      pairs.push({ room, alice: await seat(a, room, `alice${i}`), bob: await seat(b, room, `bob${i}`) });
+    }
+    await killSubscriber('b');
+    // One event per room while b is away: each room is quiet afterwards, so only b's read-back finds it.
+    await Promise.all(
+      pairs.map((p) => p.alice.engine.sendTo(p.room, p.alice.channel, p.bob.channel, relay(`for ${p.room}`))),
+    );
+    await Promise.all(pairs.map((p) => b.inbox.received(p.bob.channel, `for ${p.room}`, 20_000)));
+    expect(b.inbox.resyncs).toEqual([]);
+  }, 40_000);
+
   it('a subscriber that stops reading is cut off by Redis (output buffer limit) and catches up from the stream', async () => {
     await admin.config('SET', 'client-output-buffer-limit', 'pubsub 256kb 0 0');
     const a = await instance('a', { streamLength: 512 });

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { hostname } from 'node:os';
 import { Redis, type RedisOptions } from 'ioredis';
 import { Registry } from 'prom-client';
 import { EngageError, UsageError } from '../../util/errors.js';
@@ -22,6 +21,12 @@ import { EngineMetrics } from './metrics.js';
 import { parseEntry, type RoomEntry } from './redis-entry.js';
 import { instanceRoomsKey, type RoomKeys, registryKeys, roomKeyList, roomKeys } from './redis-keys.js';
 import {
+  type RedisEngineOptions,
+  type ResolvedRedisOptions,
+  redacted,
+  resolveRedisOptions,
+} from './redis-options.js';
+import {
   ALL_SCRIPTS,
   CLAIM,
   HEARTBEAT,
@@ -35,52 +40,7 @@ import {
 } from './redis-scripts.js';
 import { type FeedIo, RoomFeed, type Tail } from './room-feed.js';
 
-export interface RedisEngineOptions {
-  /** `redis://[user:pass@]host:port[/db]` (or `rediss://`). */
-  url: string;
-  /** This instance's name in logs and metrics; default `<hostname>-<pid>`. Need not be unique. */
-  instanceId?: string;
-  /** Prepended to every key and channel, so several deployments can share one Redis. */
-  prefix?: string;
-  /** How often this instance tells Redis it is alive. */
-  heartbeatMs?: number;
-  /** An instance silent this long is dead: the others sweep its members. */
-  instanceTtlMs?: number;
-  /** A Redis command unanswered this long makes the engine unavailable. */
-  commandTimeoutMs?: number;
-  /** Events kept per room for catch-up after a gap. */
-  streamLength?: number;
-  /** A room stream nobody wrote to this long expires (seconds). */
-  streamIdleS?: number;
-  /** A room nobody is in keeps its sequence this long (seconds), then its keys expire. */
-  emptyRoomTtlS?: number;
-  /** Commands in flight at once; beyond it calls are refused (`overloaded`) rather than queued. */
-  maxInFlight?: number;
-  /** How long `start` waits for Redis. */
-  connectTimeoutMs?: number;
-  /**
-   * Sharded pub/sub (SPUBLISH, Redis 7+) keeps a room's events on its Cluster shard; global PUBLISH
-   * reaches every node. Default: sharded when the server has SPUBLISH.
-   */
-  shardedPubSub?: boolean;
-  metrics?: EngineMetrics;
-  logger?: Logger;
-}
-
-type Resolved = Required<Omit<RedisEngineOptions, 'metrics' | 'logger' | 'shardedPubSub'>> &
-  Pick<RedisEngineOptions, 'shardedPubSub'>;
-
-const DEFAULTS = {
-  prefix: 'engage:',
-  heartbeatMs: 1000,
-  instanceTtlMs: 3000,
-  commandTimeoutMs: 1500,
-  streamLength: 128,
-  streamIdleS: 120,
-  emptyRoomTtlS: 600,
-  maxInFlight: 4096,
-  connectTimeoutMs: 10_000,
-} as const;
+export type { RedisEngineOptions } from './redis-options.js';
 
 /** The engine's clock: one tick decides what is due (heartbeat, sweep, recovery, idle rooms). */
 const TICK_MS = 200;
@@ -95,50 +55,6 @@ const TAIL_BATCH = 256;
  * at most a quarter of what may be in flight, so the rooms' own calls still get through.
  */
 const CATCH_UP_CONCURRENCY = 32;
-
-function resolve(options: RedisEngineOptions): Resolved {
-  const o = { ...DEFAULTS, instanceId: `${hostname()}-${process.pid}`, ...options };
-  let url: URL;
-  try {
-    url = new URL(o.url);
-  } catch {
-    throw new UsageError(`--redis: "${o.url}" is not a URL (example: redis://127.0.0.1:6379)`);
-  }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-    throw new UsageError(`--redis: use a redis:// or rediss:// URL, not ${url.protocol}//`);
-  }
-  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(o.instanceId)) {
-    throw new UsageError('--instance-id: 1-64 of A-Z a-z 0-9 _ . : -');
-  }
-  for (const key of [
-    'heartbeatMs',
-    'instanceTtlMs',
-    'commandTimeoutMs',
-    'streamLength',
-    'maxInFlight',
-  ] as const) {
-    if (!Number.isInteger(o[key]) || o[key] < 1) throw new UsageError(`${key} must be a positive integer`);
-  }
-  // A Redis stall long enough for a live instance's deadline to lapse must also time out one of its
-  // commands, so every instance went unavailable and waits out a ttl before sweeping anyone.
-  if (o.commandTimeoutMs + o.heartbeatMs >= o.instanceTtlMs) {
-    throw new UsageError(
-      'instanceTtlMs must exceed commandTimeoutMs + heartbeatMs, or live instances get swept',
-    );
-  }
-  return o;
-}
-
-/** The URL without its password, for messages. */
-function redacted(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparsable URL)';
-  }
-}
 
 function randomId(): string {
   return randomBytes(9).toString('base64url');
@@ -161,7 +77,7 @@ function isReplyError(err: unknown): boolean {
 export class RedisEngine extends EventEmitter<EngineEvents> implements RoomEngine {
   readonly instanceId: string;
   readonly metrics: EngineMetrics;
-  private readonly opts: Resolved;
+  private readonly opts: ResolvedRedisOptions;
   private readonly log: Logger;
   private readonly cmd: Redis;
   private readonly sub: Redis;
@@ -199,7 +115,7 @@ export class RedisEngine extends EventEmitter<EngineEvents> implements RoomEngin
 
   private constructor(options: RedisEngineOptions) {
     super();
-    this.opts = resolve(options);
+    this.opts = resolveRedisOptions(options);
     this.instanceId = this.opts.instanceId;
     this.token = `${this.instanceId}#${randomId()}`;
     this.metrics = options.metrics ?? new EngineMetrics(new Registry());

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestClient } from '../helpers/client.js';
+import { nestedArrayFrame } from '../signaling/frames.js';
 
 const BIN = fileURLToPath(new URL('../../bin/engage.js', import.meta.url));
 
@@ -55,6 +56,28 @@ describe('engage serve (CLI)', () => {
     const { code } = await exited;
     expect(code).toBe(0);
     expect(Date.now() - t0).toBeLessThan(2000);
+  });
+
+  it('keeps serving after the frame that used to kill it (5,000 nested arrays in a keyword)', async () => {
+    const child = run(['serve', '--port', '0', '--log-level', 'warn']);
+    children.push(child);
+    let exitCode: number | null | undefined;
+    child.once('exit', (code) => {
+      exitCode = code;
+    });
+    const url = /ws:\/\/127\.0\.0\.1:\d+/.exec(await firstLine(child))![0];
+    const a = await TestClient.connect(url, 'r');
+    a.say('a', 'new-join');
+    await a.nextAction('new-join');
+    a.send(nestedArrayFrame('a', 5000));
+    expect((await a.nextAction('error', 5000)).keyword.code).toBe('too-complex');
+    const b = await TestClient.connect(url, 'r');
+    b.say('b', 'new-join');
+    expect((await a.next((m) => m.action === 'new-join' && m.peer === 'b')).peer).toBe('b');
+    expect(exitCode).toBeUndefined();
+    expect((await fetch(`${url.replace('ws', 'http')}/healthz`)).status).toBe(200);
+    a.close();
+    b.close();
   });
 
   it('exits 2 with a clear message on bad flags and on a port in use', async () => {

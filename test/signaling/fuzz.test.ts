@@ -80,7 +80,7 @@ function randomFrame(rnd: () => number, self: string): Frame {
 
 describe('fuzz', () => {
   // The rate limit has its own test; here every frame must be judged on its content.
-  const s = useServer({ rate: 1_000_000 });
+  const s = useServer({ rate: 1_000_000, broadcastRate: 1_000_000, maxBroadcastBytes: 64 * 1024 });
 
   it('survives thousands of malformed frames, answers each, and keeps serving another room', async () => {
     const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
@@ -143,9 +143,14 @@ describe('fuzz', () => {
       expect(answers.length, `seed ${seed}`).toBe(perSocket);
       for (const m of answers.filter((m) => m.action === 'error')) {
         expect(m.peer).toBe('@server');
-        expect(['bad-json', 'bad-envelope', 'too-large', 'unknown-target', 'identity-changed']).toContain(
-          m.keyword.code,
-        );
+        expect([
+          'bad-json',
+          'bad-envelope',
+          'too-large',
+          'too-complex',
+          'unknown-target',
+          'identity-changed',
+        ]).toContain(m.keyword.code);
         expect(typeof m.keyword.message).toBe('string');
         errors++;
       }

@@ -97,6 +97,47 @@ describe('engage serve (CLI)', () => {
     expect(r2.stderr).toMatch(/already in use/);
   });
 
+  it('refuses an empty or short --auth-secret (or ENGAGE_AUTH_SECRET) with exit 2, naming the minimum', async () => {
+    for (const [args, env] of [
+      [['--auth-secret', ''], {}],
+      [['--auth-secret', 'x'.repeat(31)], {}],
+      [[], { ENGAGE_AUTH_SECRET: '' }],
+    ] as const) {
+      const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, ...env },
+      });
+      children.push(child);
+      const r = await exitOf(child);
+      expect(r.code, JSON.stringify([args, env])).toBe(2);
+      expect(r.stderr).toMatch(/auth secret .* at least 32 bytes/);
+    }
+  });
+
+  it('lists every limit in serve --help, with its default', async () => {
+    const child = run(['serve', '--help']);
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+    });
+    expect((await exitOf(child)).code).toBe(0);
+    for (const [flag, def] of [
+      ['--max-room-size', '50'],
+      ['--max-sockets', '10000'],
+      ['--join-timeout', '10'],
+      ['--max-message-bytes', '65536'],
+      ['--max-broadcast-bytes', '4096'],
+      ['--rate', '50'],
+      ['--broadcast-rate', '5'],
+      ['--max-buffered-bytes', '1048576'],
+      ['--heartbeat-interval', '15'],
+      ['--heartbeat-timeout', '30'],
+    ]) {
+      expect(out).toMatch(new RegExp(`${flag} <[^>]+>[\\s\\S]*?\\(default:\\s+${def}\\)`));
+    }
+    expect(out).toMatch(/--auth-secret <secret>[\s\S]*?at least 32 bytes/);
+  });
+
   it('documents every command in --help', async () => {
     for (const args of [['--help'], ['serve', '--help'], ['join', '--help'], ['loadtest', '--help']]) {
       const child = run(args);

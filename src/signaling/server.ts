@@ -363,46 +363,46 @@ export class SignalingServer {
       : Array.isArray(data)
         ? Buffer.concat(data)
         : Buffer.from(data); // a view of the ArrayBuffer, not a copy
-    if (buffer.byteLength > this.opts.maxMessageBytes) {
-      return this.refuseFrame(
-        conn,
-        'too-large',
-        `frame of ${buffer.byteLength} bytes exceeds ${this.opts.maxMessageBytes}`,
-      );
-    }
-    if (isBinary) {
-      return this.refuseFrame(
-        conn,
-        'bad-envelope',
-        'binary frames are not part of the protocol; send JSON text',
-      );
-    }
-    if (!isUtf8(buffer)) return this.refuseFrame(conn, 'bad-json', 'text frame is not valid UTF-8');
-    const parsed = parseClientFrame(buffer.toString('utf8'));
-    if (!parsed.ok) return this.refuseFrame(conn, parsed.code, parsed.message, parsed.ref);
-    const msg = parsed.value;
-    if (isBroadcast(msg)) {
-      if (buffer.byteLength > this.opts.maxBroadcastBytes) {
-        return this.refuseFrame(
-          conn,
-          'too-large',
-          `${msg.action} goes to the whole room: ${buffer.byteLength} bytes exceeds ${this.opts.maxBroadcastBytes}`,
-          msg.action,
-        );
-      }
-      if (!conn.broadcastBucket.take(receivedAt)) {
-        return this.refuseFrame(
-          conn,
-          'rate-limited',
-          `more than ${this.opts.broadcastRate} room-wide messages/s; ${msg.action} dropped`,
-          msg.action,
-        );
-      }
-    }
+    const msg = this.decode(conn, buffer, isBinary);
+    if (msg === undefined || !this.withinBroadcastLimits(conn, msg, buffer.byteLength, receivedAt)) return;
     this.metrics.countIn(actionLabel(msg.action));
     if (!this.checkIdentity(conn, msg)) return;
     this.dispatch(conn, msg);
     this.metrics.relayLatency.observe((performance.now() - receivedAt) / 1000);
+  }
+
+  /** Checks 3-8: size, text, UTF-8, shape, JSON, envelope. Answers and returns undefined when one fails. */
+  private decode(conn: Connection, buffer: Buffer, isBinary: boolean): ClientMessage | undefined {
+    const max = this.opts.maxMessageBytes;
+    if (buffer.byteLength > max) {
+      this.refuseFrame(conn, 'too-large', `frame of ${buffer.byteLength} bytes exceeds ${max}`);
+    } else if (isBinary) {
+      this.refuseFrame(conn, 'bad-envelope', 'binary frames are not part of the protocol; send JSON text');
+    } else if (!isUtf8(buffer)) {
+      this.refuseFrame(conn, 'bad-json', 'text frame is not valid UTF-8');
+    } else {
+      const parsed = parseClientFrame(buffer.toString('utf8'));
+      if (parsed.ok) return parsed.value;
+      this.refuseFrame(conn, parsed.code, parsed.message, parsed.ref);
+    }
+    return undefined;
+  }
+
+  /** Check 9: a message to the whole room costs a send per member, so it has smaller limits of its own. */
+  private withinBroadcastLimits(conn: Connection, msg: ClientMessage, bytes: number, now: number): boolean {
+    if (!isBroadcast(msg)) return true;
+    const { maxBroadcastBytes, broadcastRate } = this.opts;
+    if (bytes > maxBroadcastBytes) {
+      const why = `${msg.action} goes to the whole room: ${bytes} bytes exceeds ${maxBroadcastBytes}`;
+      this.refuseFrame(conn, 'too-large', why, msg.action);
+      return false;
+    }
+    if (!conn.broadcastBucket.take(now)) {
+      const why = `more than ${broadcastRate} room-wide messages/s; ${msg.action} dropped`;
+      this.refuseFrame(conn, 'rate-limited', why, msg.action);
+      return false;
+    }
+    return true;
   }
 
   /** Answers a frame that is refused before it is understood; it counts as `invalid`. */

@@ -24,6 +24,9 @@
  * A browser encodes the camera once per peer connection at the rate its bandwidth estimate allows (on
  * loopback: well above the bots' 300 kbps) and decodes every remote video; the table shows what it sent.
  *
+ * It runs in a network namespace that has only lo (bench/bot-vs-browser-netns.js: re-run in a new one when
+ * needed, as root or with user namespaces), so that no page or bot can pair over another interface.
+ *
  * Every child has a timeout and is killed when it passes it (the Chromium process group with it);
  * configurations that would overrun the total budget are skipped (and said so). Exit code 0 when the bench
  * ran (failed configurations are reported); 1 only when it could not run.
@@ -35,6 +38,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { ensureLoopbackOnly } from './bot-vs-browser-netns.js';
 import { table } from './shared.js';
 
 const CHILD = fileURLToPath(new URL('./bot-vs-browser-child.js', import.meta.url));
@@ -555,6 +559,7 @@ async function main() {
     log(`${err.message}\n${usage()}`);
     process.exit(2);
   }
+  ensureLoopbackOnly(log);
   config.skipped = [];
   config.loadAtStart = os.loadavg()[0].toFixed(2);
   config.chromium = chromiumVersion();

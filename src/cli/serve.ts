@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { DEFAULTS, MIN_AUTH_SECRET_BYTES } from '../signaling/options.js';
 import { runServer } from '../signaling/run.js';
 import { createRootLogger, LOG_LEVELS, type LogLevel } from '../util/log.js';
 import { webClientHandler } from '../web/static.js';
@@ -10,14 +11,24 @@ interface ServeFlags {
   host: string;
   port: number;
   maxRoomSize: number;
+  maxSockets: number;
   maxMessageBytes: number;
+  maxBroadcastBytes: number;
   rate: number;
+  broadcastRate: number;
+  joinTimeout: number;
+  heartbeatInterval: number;
+  heartbeatTimeout: number;
+  maxBufferedBytes: number;
   allowedOrigin?: string[];
   authSecret?: string;
   tlsCert?: string;
   tlsKey?: string;
   logLevel: LogLevel;
 }
+
+const seconds = (ms: number) => ms / 1000;
+const MiB16 = 16 << 20;
 
 export function registerServe(program: Command, ctx: CommandContext): void {
   program
@@ -27,18 +38,71 @@ export function registerServe(program: Command, ctx: CommandContext): void {
       'Run the engage signaling server.\n\n' +
         'Rooms live at ws://HOST:PORT/room/<room>/ (the protocol of the original engage app): unique usernames per room, offer/answer relay, peer-left notices. GET /healthz and GET /metrics (Prometheus) on the same port.\n\n' +
         'A browser client is served at http://HOST:PORT/; opening http://HOST:PORT/room/<room>/?username=<name> joins that room as that name.\n\n' +
+        'Every limit below protects the rooms from one client: a refused frame gets an error message and the socket stays, unless the protocol says otherwise (docs/protocol.md lists every code).\n\n' +
         'Prints one line with its ws:// URL to stdout; logs go to stderr (JSON, or pretty on a terminal). Ctrl-C or SIGTERM closes every socket with 1001 and exits 0.',
     )
-    .option('--host <address>', 'address to listen on', '127.0.0.1')
-    .option('--port <n>', 'port to listen on; 0 picks a free one', intArg(0, 65535), 8080)
-    .option('--max-room-size <n>', 'members per room before room-full (close 4429)', intArg(1), 50)
+    .option('--host <address>', 'address to listen on', DEFAULTS.host)
+    .option('--port <n>', 'port to listen on; 0 picks a free one', intArg(0, 65535), DEFAULTS.port)
+    .option(
+      '--max-room-size <n>',
+      'named members per room before room-full (close 4429); sockets without a name do not count',
+      intArg(1),
+      DEFAULTS.maxRoomSize,
+    )
+    .option(
+      '--max-sockets <n>',
+      'open sockets on the whole server; further upgrades get HTTP 503',
+      intArg(1),
+      DEFAULTS.maxSockets,
+    )
+    .option(
+      '--join-timeout <s>',
+      'seconds a socket may stay without a name (no ?username=, no message) before close 4408',
+      positiveNumberArg,
+      seconds(DEFAULTS.joinTimeoutMs),
+    )
     .option(
       '--max-message-bytes <n>',
       'largest frame accepted; larger ones get too-large',
-      intArg(256, 16 << 20),
-      65536,
+      intArg(256, MiB16),
+      DEFAULTS.maxMessageBytes,
     )
-    .option('--rate <n>', 'messages per second per socket (burst: twice that)', positiveNumberArg, 50)
+    .option(
+      '--max-broadcast-bytes <n>',
+      'largest frame that goes to the whole room (custom actions, new-join, close); larger: too-large',
+      intArg(256, MiB16),
+      DEFAULTS.maxBroadcastBytes,
+    )
+    .option(
+      '--rate <n>',
+      'messages per second per socket (burst: twice that)',
+      positiveNumberArg,
+      DEFAULTS.rate,
+    )
+    .option(
+      '--broadcast-rate <n>',
+      'room-wide messages (custom actions, new-join, close) per second per socket (burst: twice that)',
+      positiveNumberArg,
+      DEFAULTS.broadcastRate,
+    )
+    .option(
+      '--max-buffered-bytes <n>',
+      'unsent bytes a socket may queue (its peer stopped reading) before it is cut off',
+      intArg(64 * 1024),
+      DEFAULTS.maxBufferedBytes,
+    )
+    .option(
+      '--heartbeat-interval <s>',
+      'seconds between pings',
+      positiveNumberArg,
+      seconds(DEFAULTS.heartbeatIntervalMs),
+    )
+    .option(
+      '--heartbeat-timeout <s>',
+      'seconds of silence (not even a pong) before a socket is terminated',
+      positiveNumberArg,
+      seconds(DEFAULTS.heartbeatTimeoutMs),
+    )
     .option(
       '--allowed-origin <url>',
       'browser Origin allowed to connect (repeatable; default: any origin)',
@@ -46,14 +110,15 @@ export function registerServe(program: Command, ctx: CommandContext): void {
     )
     .option(
       '--auth-secret <secret>',
-      'require ?token=, an HS256 JWT {room, username, exp} (or set ENGAGE_AUTH_SECRET)',
+      `require ?token=, an HS256 JWT {room, username, exp}; at least ${MIN_AUTH_SECRET_BYTES} bytes (or set ENGAGE_AUTH_SECRET)`,
     )
     .option('--tls-cert <file>', 'PEM certificate: serve wss:// and https://')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, 'info')
     .addHelpText(
       'after',
-      '\nExamples:\n  engage serve --port 0\n  engage serve --host 0.0.0.0 --allowed-origin https://meet.example.com',
+      '\nExamples:\n  engage serve --port 0\n  engage serve --host 0.0.0.0 --allowed-origin https://meet.example.com\n' +
+        '  ENGAGE_AUTH_SECRET="$(openssl rand -base64 32)" engage serve --tls-cert cert.pem --tls-key key.pem',
     )
     .action(async (flags: ServeFlags) => {
       if (!LOG_LEVELS.includes(flags.logLevel))
@@ -68,14 +133,22 @@ export function registerServe(program: Command, ctx: CommandContext): void {
           ctx.usage(`cannot read the TLS files: ${(err as Error).message}`);
         }
       }
+      const ms = (s: number) => Math.max(1, Math.round(s * 1000));
       const logger = createRootLogger(flags.logLevel);
       await runServer(
         {
           host: flags.host,
           port: flags.port,
           maxRoomSize: flags.maxRoomSize,
+          maxSockets: flags.maxSockets,
+          joinTimeoutMs: ms(flags.joinTimeout),
           maxMessageBytes: flags.maxMessageBytes,
+          maxBroadcastBytes: flags.maxBroadcastBytes,
           rate: flags.rate,
+          broadcastRate: flags.broadcastRate,
+          maxBufferedBytes: flags.maxBufferedBytes,
+          heartbeatIntervalMs: ms(flags.heartbeatInterval),
+          heartbeatTimeoutMs: ms(flags.heartbeatTimeout),
           allowedOrigins: flags.allowedOrigin ?? [],
           authSecret: flags.authSecret ?? process.env.ENGAGE_AUTH_SECRET,
           tls,
@@ -88,6 +161,7 @@ export function registerServe(program: Command, ctx: CommandContext): void {
             `engage serve listening on ${server.url} (rooms: /room/<room>/, /healthz, /metrics; ` +
               `web client: ${server.url.replace(/^ws/, 'http')}/)`,
           ),
+        { guardProcess: true },
       );
     });
 }

@@ -21,7 +21,7 @@ export function signRoomToken(grant: RoomGrant, secret: string): string {
 }
 
 /**
- * Verifies an HS256 JWT naming `room` and a username, with an expiry (../shared/protocol.md, Security).
+ * Verifies an HS256 JWT naming `room` and a username, with an expiry (docs/protocol.md, Security).
  * Only HS256 is accepted, whatever the header says, so a token cannot downgrade itself to `none`.
  */
 export function verifyRoomToken(

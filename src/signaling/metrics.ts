@@ -3,6 +3,10 @@ import { ERROR_CODES, type ErrorCode, KNOWN_ACTIONS } from './protocol.js';
 
 const KNOWN = new Set<string>(KNOWN_ACTIONS);
 
+/** Where an exception was caught inside the server (the `where` label of engage_internal_errors_total). */
+export const FAILURE_POINTS = ['frame', 'upgrade', 'connection', 'close', 'heartbeat', 'request'] as const;
+export type FailurePoint = (typeof FAILURE_POINTS)[number];
+
 /**
  * Client-chosen actions become label values; folding unknown ones into `other` keeps a hostile client from
  * growing the metrics without bound.
@@ -48,6 +52,23 @@ export class SignalingMetrics {
     labelNames: ['status'],
     registers: [this.registry],
   });
+  readonly internalErrors = new Counter({
+    name: 'engage_internal_errors_total',
+    help: 'Exceptions caught inside the server, by where (frame, upgrade, connection, close, heartbeat, request); each is a bug, and the server carried on',
+    labelNames: ['where'],
+    registers: [this.registry],
+  });
+  readonly uncaughtErrors = new Counter({
+    name: 'engage_uncaught_errors_total',
+    help: 'Errors that escaped every handler of the engage serve process, by kind (exception, rejection); the process logged them and carried on',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
+  readonly slowConsumersCut = new Counter({
+    name: 'engage_slow_consumers_cut_total',
+    help: 'Sockets terminated because their unsent data passed --max-buffered-bytes (their peer stopped reading)',
+    registers: [this.registry],
+  });
   readonly relayLatency = new Histogram({
     name: 'engage_relay_latency_seconds',
     help: 'Time from receiving a client message to handing it to every recipient socket',
@@ -63,6 +84,8 @@ export class SignalingMetrics {
     }
     this.messagesIn.inc({ action: 'invalid' }, 0);
     for (const code of ERROR_CODES) this.errors.inc({ code }, 0);
+    for (const where of FAILURE_POINTS) this.internalErrors.inc({ where }, 0);
+    for (const kind of ['exception', 'rejection']) this.uncaughtErrors.inc({ kind }, 0);
   }
 
   // Label children are looked up once: resolving labels on every relayed message showed in profiles.

@@ -1,12 +1,21 @@
+import {
+  ACTION_MAX_LENGTH,
+  type CLOSE_CODES,
+  type ERROR_CODES,
+  FRAME_SHAPE,
+  PROTOCOL_ACTIONS,
+  SERVER_ONLY_ACTIONS,
+  SERVER_PEER,
+  USERNAME,
+} from './constants.js';
+import { describeShapeProblem, shapeProblem } from './frame-shape.js';
+
 /**
- * The wire contract of ../shared/protocol.md as one discriminated union, parsed once at the boundary.
+ * The wire contract of docs/protocol.md as one discriminated union, parsed once at the boundary.
  * Everything past `parseClientFrame` may trust the shapes declared here.
  */
 
-export const SERVER_PEER = '@server';
-
-/** Room names: ASCII letters, digits, `_` and `-`, 1–64 characters. */
-export const ROOM_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+export { CLOSE_CODES, ERROR_CODES, ROOM_NAME, SERVER_PEER } from './constants.js';
 
 export type Keyword = Record<string, unknown>;
 
@@ -37,25 +46,9 @@ export type Custom = Envelope<string, Keyword> & { custom: true };
 
 export type ClientMessage = NewJoin | NewOffer | NewAnswer | Close | Custom;
 
-export const ERROR_CODES = [
-  'bad-json',
-  'bad-envelope',
-  'too-large',
-  'rate-limited',
-  'unknown-target',
-  'username-taken',
-  'identity-changed',
-  'room-full',
-  'unauthorized',
-] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
-
-/** Close codes for the refusals after which a socket cannot stay. */
-export const CLOSE_CODES = {
-  'username-taken': 4409,
-  unauthorized: 4401,
-  'room-full': 4429,
-} as const satisfies Partial<Record<ErrorCode, number>>;
+/** The refusals after which a socket cannot stay, each with its close code. */
+export type ClosingCode = keyof typeof CLOSE_CODES & ErrorCode;
 
 export type PeerLeft = Envelope<'peer-left', { receiver_channel_name: string }>;
 export type ServerError = Envelope<'error', { code: ErrorCode; message: string; ref?: string }>;
@@ -66,29 +59,27 @@ export type ServerMessage =
   | PeerLeft
   | ServerError;
 
-/** Actions only the server may send; a client claiming them could spoof a departure or an error. */
-const SERVER_ONLY_ACTIONS = new Set(['peer-left', 'error']);
+const SERVER_ONLY = new Set<string>(SERVER_ONLY_ACTIONS);
 
-export const KNOWN_ACTIONS = ['new-join', 'new-offer', 'new-answer', 'close', 'peer-left', 'error'] as const;
+export const KNOWN_ACTIONS = PROTOCOL_ACTIONS;
+
+/** Actions the server delivers to the whole room: the protocol's new-join and close, and every custom one. */
+export function isBroadcast(msg: ClientMessage): boolean {
+  return msg.action !== 'new-offer' && msg.action !== 'new-answer';
+}
 
 export type ParseResult<T> =
   | { ok: true; value: T }
   | { ok: false; code: ErrorCode; message: string; ref?: string };
 
-function hasControlCharacter(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return true;
-  }
-  return false;
-}
-
 /** Returns why `name` cannot be a username, or null when it can. */
 export function usernameProblem(name: unknown): string | null {
   if (typeof name !== 'string') return 'peer must be a string';
-  if (name.length < 1 || name.length > 64) return 'peer must be 1-64 characters';
-  if (hasControlCharacter(name)) return 'peer must not contain control characters';
-  if (name.startsWith('@')) return 'peer must not start with "@" (reserved for the server)';
+  if (name.length < 1 || name.length > USERNAME.maxLength)
+    return `peer must be 1-${USERNAME.maxLength} characters`;
+  if (USERNAME.forbidden.test(name)) return 'peer must not contain control characters';
+  if (name.startsWith(USERNAME.reservedPrefix))
+    return `peer must not start with "${USERNAME.reservedPrefix}" (reserved for the server)`;
   return null;
 }
 
@@ -115,14 +106,14 @@ function checkDescription(keyword: Keyword, type: 'offer' | 'answer', action: st
 export function parseClientMessage(value: unknown): ParseResult<ClientMessage> {
   if (!isObject(value)) return bad('a message must be a JSON object {peer, action, keyword}');
   const { action } = value;
-  if (typeof action !== 'string' || action.length < 1 || action.length > 64) {
-    return bad('action must be a string of 1-64 characters');
+  if (typeof action !== 'string' || action.length < 1 || action.length > ACTION_MAX_LENGTH) {
+    return bad(`action must be a string of 1-${ACTION_MAX_LENGTH} characters`);
   }
   const ref = action;
   const peerProblem = usernameProblem(value.peer);
   if (peerProblem) return bad(peerProblem, ref);
   if (!isObject(value.keyword)) return bad('keyword must be an object', ref);
-  if (SERVER_ONLY_ACTIONS.has(action)) return bad(`action "${action}" is sent only by the server`, ref);
+  if (SERVER_ONLY.has(action)) return bad(`action "${action}" is sent only by the server`, ref);
   const keyword = value.keyword;
   switch (action) {
     case 'new-offer':
@@ -139,8 +130,14 @@ export function parseClientMessage(value: unknown): ParseResult<ClientMessage> {
   }
 }
 
-/** Parses one text frame. Binary frames are not part of the protocol. */
+/**
+ * Parses one text frame: its shape (depth, number of values) is checked on the text first, so that a
+ * frame JSON.parse would accept but nothing could safely walk never becomes a value. Binary frames are not
+ * part of the protocol.
+ */
 export function parseClientFrame(data: string): ParseResult<ClientMessage> {
+  const shape = shapeProblem(data);
+  if (shape) return { ok: false, code: 'too-complex', message: describeShapeProblem(shape) };
   let value: unknown;
   try {
     value = JSON.parse(data);
@@ -152,6 +149,10 @@ export function parseClientFrame(data: string): ParseResult<ClientMessage> {
 
 /** Validates a message received from a server, for clients (bots) that must not trust the network either. */
 export function parseServerFrame(data: string): ParseResult<ServerMessage> {
+  // A relayed message holds one value more than the frame its sender sent: the channel the server adds.
+  const limits = { ...FRAME_SHAPE, maxValues: FRAME_SHAPE.maxValues + 1 };
+  const shape = shapeProblem(data, limits);
+  if (shape) return { ok: false, code: 'too-complex', message: describeShapeProblem(shape, limits) };
   let value: unknown;
   try {
     value = JSON.parse(data);

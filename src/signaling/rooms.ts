@@ -1,55 +1,38 @@
-import { randomBytes } from 'node:crypto';
-import type { WebSocket } from 'ws';
-import { TokenBucket } from './rate.js';
+import type { Connection } from './connection.js';
 
-/** A channel id shaped like the original Django Channels ones: `specific.<letters>!<random>`. */
-export function newChannelId(): string {
-  return `specific.engage!${randomBytes(9).toString('base64url')}`;
-}
+export type Admission = 'ok' | 'taken' | 'full';
 
-/** One socket in one room. Its name is bound by `?username=` or by its first message. */
-export class Member {
-  readonly channel = newChannelId();
-  name: string | undefined;
-  /** Order of this member's `new-join` within its room; undefined until it has sent one. */
-  joinSeq: number | undefined;
-  lastSeen = performance.now();
-  /** With --auth-secret: when the socket's token expires (seconds since the epoch). */
-  expiresAtS: number | undefined;
-  readonly bucket: TokenBucket;
-
-  constructor(
-    readonly room: Room,
-    readonly socket: WebSocket,
-    rate: number,
-  ) {
-    this.bucket = new TokenBucket(rate, rate * 2);
-  }
-}
-
+/** The named members of one room, by channel and by name. */
 export class Room {
-  readonly members = new Map<string, Member>();
-  private readonly byName = new Map<string, Member>();
+  readonly members = new Map<string, Connection>();
+  private readonly byName = new Map<string, Connection>();
   private joinCounter = 0;
 
   constructor(readonly name: string) {}
 
-  memberNamed(name: string): Member | undefined {
+  memberNamed(name: string): Connection | undefined {
     return this.byName.get(name);
   }
 
-  /** Binds `name` to `member`; false when another live member holds it. */
-  bind(member: Member, name: string): boolean {
+  /**
+   * Makes `conn` a member named `name`. 'taken' when another live member holds the name; 'full' when the
+   * room already has `maxSize` members. Only named sockets count, so silent ones cannot fill a room.
+   */
+  admit(conn: Connection, name: string, maxSize: number): Admission {
     const holder = this.byName.get(name);
-    if (holder && holder !== member) return false;
-    member.name = name;
-    this.byName.set(name, member);
-    return true;
+    if (holder === conn) return 'ok';
+    if (holder) return 'taken';
+    if (this.members.size >= maxSize) return 'full';
+    conn.name = name;
+    conn.room = this;
+    this.byName.set(name, conn);
+    this.members.set(conn.channel, conn);
+    return 'ok';
   }
 
   /** Marks `member` as joined now and returns the members that joined before it. */
-  join(member: Member): Member[] {
-    const earlier: Member[] = [];
+  join(member: Connection): Connection[] {
+    const earlier: Connection[] = [];
     for (const m of this.members.values()) {
       if (
         m !== member &&
@@ -64,11 +47,7 @@ export class Room {
     return earlier;
   }
 
-  add(member: Member): void {
-    this.members.set(member.channel, member);
-  }
-
-  remove(member: Member): void {
+  remove(member: Connection): void {
     this.members.delete(member.channel);
     if (member.name !== undefined && this.byName.get(member.name) === member) this.byName.delete(member.name);
   }
@@ -78,7 +57,7 @@ export class Room {
   }
 }
 
-/** Every room of one server, and every member by channel for direct delivery. */
+/** Every room of one server that has at least one member. */
 export class RoomRegistry {
   private readonly rooms = new Map<string, Room>();
 
@@ -86,27 +65,23 @@ export class RoomRegistry {
     return this.rooms.get(name);
   }
 
-  getOrCreate(name: string): Room {
-    let room = this.rooms.get(name);
-    if (!room) {
-      room = new Room(name);
-      this.rooms.set(name, room);
-    }
-    return room;
+  /** Makes `conn` a member of its room under `name`, creating the room if need be. */
+  admit(conn: Connection, name: string, maxSize: number): Admission {
+    const room = this.rooms.get(conn.roomName) ?? new Room(conn.roomName);
+    const result = room.admit(conn, name, maxSize);
+    if (result === 'ok') this.rooms.set(room.name, room);
+    return result;
   }
 
-  /** Drops `member`; an emptied room goes with it. */
-  remove(member: Member): void {
-    member.room.remove(member);
-    if (member.room.size === 0 && this.rooms.get(member.room.name) === member.room)
-      this.rooms.delete(member.room.name);
+  /** Drops `conn` from its room, if it is a member; an emptied room goes with it. */
+  remove(conn: Connection): void {
+    const room = conn.room;
+    if (!room) return;
+    room.remove(conn);
+    if (room.size === 0 && this.rooms.get(room.name) === room) this.rooms.delete(room.name);
   }
 
   get roomCount(): number {
     return this.rooms.size;
-  }
-
-  *allMembers(): Iterable<Member> {
-    for (const room of this.rooms.values()) yield* room.members.values();
   }
 }

@@ -1,18 +1,32 @@
 // The engage web client: one member of a mesh room in a browser. It speaks the wire protocol of the
-// original engage app's browser client (see docs: protocol.md) — `new-join` on open, existing members
+// original engage app's browser client (docs/protocol.md) — `new-join` on open, existing members
 // offer, the newcomer answers with setLocalDescription(), no trickle (each side waits for ICE gathering
 // to complete), a data channel labelled `channel` carrying `"<name>: <text>"` — and also understands
 // engage's `peer-left` and `error`. Plain ES module, no framework, no build step; served by `engage serve`.
+//
+// The protocol's constants come from the server's own module: `engage serve` renders
+// src/signaling/constants.ts at /signaling/constants.js, which is where this import points from /web/.
 
-const ROOM_NAME = /^[A-Za-z0-9_-]{1,64}$/;
-const ROOM_PATH = /^\/(?:ws\/)?room\/([^/]*)\/?$/;
-const DATA_CHANNEL_LABEL = 'channel';
+import {
+  CLOSE_CODES,
+  DATA_CHANNEL_LABEL,
+  ROOM_NAME,
+  ROOM_PATH,
+  SERVER_PEER,
+  STANDARD_CLOSE_CODES,
+  USERNAME,
+} from '../signaling/constants.js';
+
 /** The original waited for gathering without limit; on loopback it takes milliseconds. */
 const GATHER_TIMEOUT_MS = 5000;
+/** What a close code means to the person at the page (username-taken has its own, longer message). */
 const CLOSE_MESSAGES = {
-  1001: 'The server is shutting down.',
-  4401: 'The server refused this page: it needs a token.',
-  4429: 'The room is full.',
+  [STANDARD_CLOSE_CODES.goingAway]: 'The server is shutting down.',
+  [STANDARD_CLOSE_CODES.tooBig]: 'The server closed the connection: a message was far too large.',
+  [CLOSE_CODES.unauthorized]:
+    'The server refused this page: it needs a valid token (or the token has expired).',
+  [CLOSE_CODES['room-full']]: 'The room is full.',
+  [CLOSE_CODES['join-timeout']]: 'The server closed the connection: the page did not join in time.',
 };
 
 /** @param {string} id */
@@ -46,12 +60,13 @@ const ui = {
 
 // ---- small helpers ------------------------------------------------------------------------------
 
-/** Why `name` cannot be a username (the server's rules), or null. */
+/** Why `name` cannot be a username (the server's rules, from its constants), or null. */
 function usernameProblem(name) {
-  if (name.length < 1 || name.length > 64) return 'A name is 1 to 64 characters.';
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) return 'A name cannot contain control characters.';
-  if (name.startsWith('@')) return 'A name cannot start with "@".';
+  if (name.length < 1 || name.length > USERNAME.maxLength)
+    return `A name is 1 to ${USERNAME.maxLength} characters.`;
+  if (USERNAME.forbidden.test(name)) return 'A name cannot contain control characters.';
+  if (name.startsWith(USERNAME.reservedPrefix))
+    return `A name cannot start with "${USERNAME.reservedPrefix}".`;
   return null;
 }
 
@@ -405,7 +420,7 @@ class RoomSession {
     if (typeof peer !== 'string' || typeof action !== 'string') return;
     const keyword = typeof msg.keyword === 'object' && msg.keyword !== null ? msg.keyword : {};
     if (action === 'error') {
-      if (peer === '@server') this.onServerError(keyword);
+      if (peer === SERVER_PEER) this.onServerError(keyword);
       return;
     }
     if (peer === this.name) return; // our own echo
@@ -433,7 +448,8 @@ class RoomSession {
     const code = String(keyword.code ?? '');
     const message = typeof keyword.message === 'string' ? keyword.message : code;
     if (code === 'username-taken') this.failure = nameTakenMessage(this.room, this.name);
-    else if (code === 'room-full' || code === 'unauthorized') this.failure = message;
+    else if (code in CLOSE_CODES)
+      this.failure = message; // the server closes the socket next
     else showNotice(`The server refused a message: ${message}`);
   }
 
@@ -536,7 +552,8 @@ class RoomSession {
     if (this.ended) return;
     let reason = this.failure;
     if (!reason && !this.opened) reason = await refusalReason(this.room, this.name);
-    if (!reason && event.code === 4409) reason = nameTakenMessage(this.room, this.name);
+    if (!reason && event.code === CLOSE_CODES['username-taken'])
+      reason = nameTakenMessage(this.room, this.name);
     if (!reason)
       reason = CLOSE_MESSAGES[event.code] ?? `The connection to the server closed (code ${event.code}).`;
     this.end(reason);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
+import * as protocolConstants from '../signaling/constants.js';
 import { packageRoot } from '../util/package-root.js';
 
 /** The page's files, by URL path. They are plain hand-written HTML, JS and CSS: no build step. */
@@ -8,6 +9,12 @@ const FILES = {
   '/web/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
   '/web/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
 } as const;
+
+/**
+ * The protocol's constants as the page imports them: src/signaling/constants.ts itself, rendered to
+ * JavaScript, at the path the page's `import '../signaling/constants.js'` resolves to from /web/app.js.
+ */
+export const CONSTANTS_PATH = '/signaling/constants.js';
 
 /**
  * Paths that get the page itself: `/`, `/index.html`, and a plain GET (no Upgrade) of a room's
@@ -43,6 +50,28 @@ export function webDir(): string {
   return path.join(packageRoot(import.meta.url, 'src/web/'), 'src', 'web');
 }
 
+/** A JavaScript literal for a constant: data only (strings, numbers, booleans, RegExps, arrays, objects). */
+function literal(value: unknown, name: string): string {
+  if (value instanceof RegExp) return value.toString();
+  if (Array.isArray(value)) return `Object.freeze([${value.map((v) => literal(v, name)).join(', ')}])`;
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}: ${literal(v, name)}`);
+    return `Object.freeze({ ${entries.join(', ')} })`;
+  }
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+    return JSON.stringify(value);
+  }
+  throw new Error(`signaling/constants.ts must hold data only, but ${name} is a ${typeof value}`);
+}
+
+/** signaling/constants.ts as a browser module: one `export const` per constant, in the same order. */
+export function renderConstantsModule(constants: Record<string, unknown> = protocolConstants): string {
+  const lines = Object.entries(constants).map(
+    ([name, value]) => `export const ${name} = ${literal(value, name)};`,
+  );
+  return `// The protocol's constants (docs/protocol.md), rendered by engage serve from src/signaling/constants.ts.\n${lines.join('\n')}\n`;
+}
+
 interface Asset {
   body: Buffer;
   headers: Record<string, string | number>;
@@ -74,6 +103,15 @@ export function webClientHandler(
   const files = new Map<string, Asset>(
     Object.entries(FILES).map(([url, f]) => [url, asset(dir, f.file, f.type)]),
   );
+  const constants = Buffer.from(renderConstantsModule());
+  files.set(CONSTANTS_PATH, {
+    body: constants,
+    headers: {
+      'content-type': 'text/javascript; charset=utf-8',
+      'content-length': constants.length,
+      ...COMMON_HEADERS,
+    },
+  });
   return (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
     const urlPath = (req.url ?? '/').split('?')[0] ?? '/';

@@ -3,7 +3,14 @@ import { OFFER_SDP } from '../helpers/client.js';
 import { useServer } from '../helpers/server.js';
 
 describe('validation and limits', () => {
-  const s = useServer({ maxRoomSize: 3, maxMessageBytes: 1024, rate: 20 });
+  // Room-wide messages have their own, smaller limits (caps.test.ts); here they get the general ones.
+  const s = useServer({
+    maxRoomSize: 3,
+    maxMessageBytes: 1024,
+    maxBroadcastBytes: 1024,
+    rate: 20,
+    broadcastRate: 1000,
+  });
 
   it('answers malformed frames with bad-json / bad-envelope and keeps the socket', async () => {
     const c = await s.connect('r');
@@ -83,14 +90,21 @@ describe('validation and limits', () => {
     expect(delivered + limited).toBe(80);
   });
 
-  it('refuses the member beyond --max-room-size with room-full and close 4429', async () => {
+  it('refuses the member beyond --max-room-size with room-full and close 4429 when it takes a name', async () => {
     await s.join('r', 'a');
     await s.join('r', 'b');
     await s.join('r', 'c');
+    // Without a name a socket is not a member yet: it is let in, and refused when it names itself.
     const d = await s.connect('r');
+    d.say('d', 'new-join');
     const err = await d.nextError('room-full');
-    expect(err.keyword.message).toMatch(/full/);
+    expect(err.keyword.message).toMatch(/full \(3 members\)/);
+    expect(err.keyword.ref).toBe('new-join');
     expect((await d.closed).code).toBe(4429);
+    // With ?username= the name is taken at once, and so is the refusal.
+    const e = await s.connect('r', { username: 'e' });
+    await e.nextError('room-full');
+    expect((await e.closed).code).toBe(4429);
     await s.join('other', 'd');
   });
 

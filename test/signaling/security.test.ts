@@ -10,7 +10,7 @@ import { SignalingServer } from '../../src/signaling/server.js';
 import { TestClient, upgradeStatus } from '../helpers/client.js';
 import { useServer } from '../helpers/server.js';
 
-const SECRET = 'test-secret';
+const SECRET = 'a test secret of at least 32 bytes';
 const inAMinute = () => Math.floor(Date.now() / 1000) + 60;
 
 describe('room tokens', () => {

@@ -297,7 +297,7 @@ describe('SignalingClient reconnects', () => {
   });
 
   it('does not retry what a new socket cannot fix: a token the server no longer accepts', async () => {
-    const secret = 'test-secret';
+    const secret = 'a test secret of at least 32 bytes!';
     const server = await SignalingServer.start({ port: 0, authSecret: secret });
     open.push({ close: () => server.close() });
     const token = signRoomToken({ room: 'r', username: 'x', exp: Math.floor(Date.now() / 1000) + 2 }, secret);

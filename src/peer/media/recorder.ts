@@ -105,6 +105,16 @@ export class TrackRecorder extends EventEmitter<RecorderEvents> {
     return this.opts.peer;
   }
 
+  /**
+   * Resolves once the file exists and every frame that has reached the recorder is on disk: what a
+   * copy of the file taken now (or a kill now) holds. Rejects if the recording failed.
+   */
+  async flushed(): Promise<void> {
+    await this.starting;
+    if (this.stateValue === 'failed') throw this.error ?? new Error('the recording failed');
+    await this.writer?.drain();
+  }
+
   /** Frames held while the file is created (none once recording, failed or closed). */
   get heldFrames(): number {
     return this.held.length;

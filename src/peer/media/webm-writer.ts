@@ -88,6 +88,11 @@ export class WebmWriter {
     this.sink.onError = handler;
   }
 
+  /** Resolves once every block written so far is on disk (clusters still open stay unsized). */
+  drain(): Promise<void> {
+    return this.sink.drain();
+  }
+
   /** Media time written so far, ms. */
   get durationMs(): number {
     return this.endMs;

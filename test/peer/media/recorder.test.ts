@@ -1,12 +1,4 @@
-import {
-  copyFileSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -41,16 +33,6 @@ function expectIndexed(webm: WebmFile) {
     const cluster = webm.clusters.find((c) => c.position === cue.clusterPosition);
     expect(cluster, `cue at ${cue.timeNs / 1e6} ms`).toBeDefined();
     expect(cluster!.timeNs).toBe(cue.timeNs);
-  }
-}
-
-async function settled(file: string): Promise<void> {
-  let size = -1;
-  for (;;) {
-    await new Promise((r) => setTimeout(r, 100));
-    const now = statSync(file).size;
-    if (now === size) return;
-    size = now;
   }
 }
 
@@ -110,8 +92,8 @@ describe('TrackRecorder', () => {
     const { packets, frames } = await clipPackets('builtin', 'video', 2500);
     const { track, recorder } = recorderFor('video', 'live');
     for (const p of packets) track.onReceiveRtp.execute(p);
-    await new Promise((r) => setTimeout(r, 50));
-    await settled(recorder.path!);
+    await recorder.flushed();
+    expect(recorder.state).toBe('recording');
     const snapshot = path.join(dir, 'snapshot.webm');
     copyFileSync(recorder.path!, snapshot);
 

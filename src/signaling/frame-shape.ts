@@ -19,6 +19,20 @@ function isJsonSpace(c: number): boolean {
 }
 
 /**
+ * The index of the quote that ends the string whose text starts at `from` (or the text's length): a
+ * quote is escaped when an odd run of backslashes precedes it. indexOf skips the string's body natively,
+ * which is most of a frame (an SDP is one string).
+ */
+function closingQuote(text: string, from: number): number {
+  for (let q = text.indexOf('"', from); q >= 0; q = text.indexOf('"', q + 1)) {
+    let slashes = 0;
+    while (q - 1 - slashes >= from && text.charCodeAt(q - 1 - slashes) === BACKSLASH) slashes++;
+    if (slashes % 2 === 0) return q;
+  }
+  return text.length;
+}
+
+/**
  * Measures a JSON text's nesting depth and number of values (object members plus array elements) in one
  * pass, without recursion and without parsing, and stops at the first limit crossed. The frame path runs
  * it before `JSON.parse`, so nothing deeper or wider than docs/protocol.md allows is ever built, walked
@@ -32,12 +46,12 @@ export function shapeProblem(text: string, limits: ShapeLimits = FRAME_SHAPE): S
   /** Just after `[` or `{`: the next token decides whether the container is empty. */
   let opened = false;
   for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
     if (inString) {
-      if (c === BACKSLASH) i++;
-      else if (c === QUOTE) inString = false;
+      i = closingQuote(text, i);
+      inString = false;
       continue;
     }
+    const c = text.charCodeAt(i);
     if (isJsonSpace(c)) continue;
     if (opened) {
       opened = false;

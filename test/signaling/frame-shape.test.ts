@@ -15,6 +15,10 @@ describe('shapeProblem (the pre-parse measure of a frame)', () => {
     expect(shapeProblem(objects(33))).toEqual({ depth: 33 });
     // Brackets inside strings, escaped quotes included, are text, not structure.
     expect(shapeProblem(JSON.stringify({ s: `\\"${'['.repeat(100)}`, t: '"{{{{' }))).toBeNull();
+    // A string that ends in backslashes ends at the next quote; what follows it is structure again.
+    expect(shapeProblem(JSON.stringify({ s: 'a\\\\', t: '\\"' }))).toBeNull();
+    expect(shapeProblem(`{"s":"a\\\\","k":${arrays(32)}}`)).toEqual({ depth: 33 });
+    expect(shapeProblem(`{"s":"a\\"${arrays(40)}"}`)).toBeNull();
   });
 
   it('counts object members and array elements at every level, as JSON.parse would build them', () => {

@@ -79,7 +79,7 @@ export function registerJoin(program: Command, ctx: CommandContext): void {
     )
     .option(
       '--net <profile>',
-      'impair this bot\'s network in process, e.g. loss=5%,delay=40ms,jitter=10ms,rate=1mbit,queue=50ms; ' +
+      "impair this bot's network in process, e.g. loss=5%,delay=40ms,jitter=10ms,rate=1mbit,queue=50ms; " +
         'in:/out:/both: prefixes (default out), burst=N for bursty loss; a schedule: loss=10%;20s:loss=0%',
       netArg,
     )

@@ -7,7 +7,10 @@ import { vp8PayloadStart } from './media/vp8-rtp.js';
 export interface FrameCounts {
   /** Frames whose every packet arrived (start of frame to marker bit, no gap). */
   framesReceived: number;
-  /** Frames of which some packets arrived but not all, given up on. */
+  /**
+   * Frames that never arrived whole, given up on: some of their packets came, or none (a gap in the
+   * stream, counted from the RTP timestamps at the frame rate seen).
+   */
   framesIncomplete: number;
   /** Complete frames whose bytes match no frame of the clip the stream is known to carry. */
   framesCorrupt: number;
@@ -84,6 +87,11 @@ export class FrameAssembler {
   private readonly completeByStart = new Map<number, Frame>();
   /** Sequence number after the last rendered frame; meaningful while the chain is intact. */
   private nextSeq = -1;
+  /** RTP timestamp of the last rendered frame, and the timestamp step between consecutive frames. */
+  private lastTimestamp: number | undefined;
+  private frameTicks: number | undefined;
+  /** Frames given up since the last render: with the timestamp gap they tell how many never came at all. */
+  private givenUpSinceRender = 0;
   private chainIntact = false;
   /** Highest sequence number of any frame finished (rendered or given up): older packets are late. */
   private floor = -1;
@@ -136,7 +144,11 @@ export class FrameAssembler {
       frame.keyframe = isVp8Keyframe(data);
     }
     if (marker) frame.end = seq;
-    if (frame.start !== undefined && frame.end !== undefined && frame.parts.size === frame.end - frame.start + 1) {
+    if (
+      frame.start !== undefined &&
+      frame.end !== undefined &&
+      frame.parts.size === frame.end - frame.start + 1
+    ) {
       this.completed(frame);
     }
     this.tick(now);
@@ -218,12 +230,25 @@ export class FrameAssembler {
         if (f.keyframe && f.start! > this.floor && (key === undefined || f.start! < key.start!)) key = f;
       }
       if (!key) return;
-      for (const f of [...this.pending.values()]) if (f !== key && this.startOf(f) < key.start!) this.giveUp(f);
+      for (const f of [...this.pending.values()])
+        if (f !== key && this.startOf(f) < key.start!) this.giveUp(f);
       this.rendered(key, now);
     }
   }
 
   private rendered(frame: Frame, now: number): void {
+    const continuous = this.chainIntact && frame.start === this.nextSeq;
+    if (this.lastTimestamp !== undefined) {
+      const step = (frame.timestamp - this.lastTimestamp) >>> 0;
+      if (continuous) this.frameTicks = step;
+      else if (this.frameTicks) {
+        // A jump: the frames between were given up, or never came at all.
+        const between = Math.round(step / this.frameTicks) - 1;
+        this.counts.framesIncomplete += Math.max(0, between - this.givenUpSinceRender);
+      }
+    }
+    this.lastTimestamp = frame.timestamp;
+    this.givenUpSinceRender = 0;
     this.finish(frame);
     this.counts.framesRendered++;
     this.chainIntact = true;
@@ -233,6 +258,7 @@ export class FrameAssembler {
 
   private giveUp(frame: Frame): void {
     this.finish(frame);
+    this.givenUpSinceRender++;
     if (frame.complete) this.counts.framesUndecodable++;
     else this.counts.framesIncomplete++;
     // Whatever follows a frame that was never decoded cannot be decoded either, until a keyframe.

@@ -64,7 +64,9 @@ export class FrameCatalog {
 
   private loadBuiltins(): Promise<void> {
     this.builtins ??= Promise.all(
-      (['builtin', 'builtin-light'] as const).map((name) => loadClip(name, 'video').then((c) => this.addClip(c))),
+      (['builtin', 'builtin-light'] as const).map((name) =>
+        loadClip(name, 'video').then((c) => this.addClip(c)),
+      ),
     ).then(
       () => {
         this.isReady = true;

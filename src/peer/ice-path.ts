@@ -38,8 +38,9 @@ export class GatheringWatch {
  */
 export function relayProtocolOf(pc: RTCPeerConnection): string | undefined {
   for (const t of pc.iceTransports as unknown as Array<{ connection?: unknown }>) {
-    const nominated = (t.connection as { nominated?: { protocol?: { turn?: { transport?: { type?: unknown } } } } })
-      ?.nominated;
+    const nominated = (
+      t.connection as { nominated?: { protocol?: { turn?: { transport?: { type?: unknown } } } } }
+    )?.nominated;
     const type = nominated?.protocol?.turn?.transport?.type;
     if (typeof type === 'string') return type;
   }

@@ -1,5 +1,10 @@
 import { isIP } from 'node:net';
-import { type RTCIceServer, type RTCPeerConnectionConfig, RTCRtpCodecParameters, useAbsSendTime } from 'werift';
+import {
+  type RTCIceServer,
+  type RTCPeerConnectionConfig,
+  RTCRtpCodecParameters,
+  useAbsSendTime,
+} from 'werift';
 import { UsageError } from '../util/errors.js';
 
 /** True for 127.0.0.0/8, ::1 and localhost: a server on this machine. */
@@ -72,7 +77,8 @@ function urlsOf(server: RTCIceServer): string[] {
 /** Whether any of the servers is a TURN server with credentials (werift uses the first such one). */
 export function hasTurnServer(servers: RTCIceServer[]): boolean {
   return servers.some(
-    (s) => s.username !== undefined && s.credential !== undefined && urlsOf(s).some((u) => /^turns?:/i.test(u)),
+    (s) =>
+      s.username !== undefined && s.credential !== undefined && urlsOf(s).some((u) => /^turns?:/i.test(u)),
   );
 }
 

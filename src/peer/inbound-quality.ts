@@ -3,8 +3,8 @@ import { FrameAssembler, type FrameCounts } from './frame-assembler.js';
 import { FrameCatalog } from './frame-catalog.js';
 import { ABS_SEND_TIME_URI } from './ice.js';
 import type { MediaFeed } from './link.js';
-import { absSendTimeDelayMs, LatencyLog, wallClockMs } from './media-latency.js';
 import { ClipSource } from './media/source.js';
+import { absSendTimeDelayMs, LatencyLog, wallClockMs } from './media-latency.js';
 import { type SequenceCounts, SequenceTracker } from './sequence.js';
 
 type Kind = 'audio' | 'video';
@@ -70,7 +70,9 @@ export class InboundQuality {
           : undefined,
       unsubscribe: () => {},
     };
-    const sub = track.onReceiveRtp.subscribe((packet, extensions) => this.onPacket(stream, packet, extensions));
+    const sub = track.onReceiveRtp.subscribe((packet, extensions) =>
+      this.onPacket(stream, packet, extensions),
+    );
     stream.unsubscribe = () => sub.unSubscribe();
     this.streams.push(stream);
   }

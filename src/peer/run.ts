@@ -160,7 +160,8 @@ export async function runJoin(opts: JoinOptions, io: JoinIo): Promise<JoinResult
     const netStats = net?.stats();
     if (netStats && netStats.step !== netStep) {
       netStep = netStats.step;
-      if (netStep > 0) emit('net', { profile: netStats.profile, step: netStep }, `net now ${netStats.profile}`);
+      if (netStep > 0)
+        emit('net', { profile: netStats.profile, step: netStep }, `net now ${netStats.profile}`);
     }
     if (opts.json) return emit(final ? 'final' : 'stats', { links: samples, net: netStats }, '');
     const prefix = final ? 'final: ' : 'stats: ';

@@ -17,7 +17,8 @@ import type { NetShaper } from './shaper.js';
  * before that: an offerer sends its offer only then, an answerer its answer. So the wrap happens when the
  * peer connection's gathering state becomes `complete`, before the first connectivity check. The TURN
  * allocation (made while gathering) is not shaped; its refreshes, permissions and channel binds are.
- * For TURN over TCP, shaping applies to whole TURN frames, as if the loss were beyond the TCP hop.
+ * Over TURN/TCP (or TLS) only the relayed peer data is shaped, whole TURN frames at a time, as if the
+ * impairment were beyond the reliable TCP hop; see shapeTurn.
  */
 
 type Address = readonly [string, number];
@@ -134,9 +135,27 @@ function shapeUdpTransport(transport: UdpTransportLike, shaper: NetShaper): void
   };
 }
 
+/** STUN message types of TURN Send and Data indications (RFC 8656): peer data, not control. */
+const SEND_INDICATION = 0x0016;
+const DATA_INDICATION = 0x0017;
+
+/** A TURN frame carrying peer data: ChannelData (first bits 01) or a Send/Data indication. */
+function isPeerData(data: Buffer): boolean {
+  if (data.length < 2) return false;
+  if ((data[0]! & 0xc0) === 0x40) return true;
+  const type = (data[0]! << 8) | data[1]!;
+  return type === SEND_INDICATION || type === DATA_INDICATION;
+}
+
 function shapeTurn(turn: TurnProtocolLike, shaper: NetShaper): void {
+  // Over TCP or TLS the hop to the TURN server is reliable: werift does not retransmit its requests
+  // there, and a lost Allocate refresh, permission or channel bind would break the relay where a real
+  // network only delays it. So over a stream only peer data is shaped (as if on the relay's far side);
+  // over UDP every TURN message is, and werift retransmits requests as it would on a lossy path.
+  const controlToo = turn.transport?.type === 'udp';
   const send = turn.send.bind(turn);
   turn.send = (data, addr) => {
+    if (!controlToo && !isPeerData(data)) return send(data, addr);
     shaper.offer('out', data.length, () => {
       send(data, addr).catch(() => {});
     });
@@ -148,6 +167,7 @@ function shapeTurn(turn: TurnProtocolLike, shaper: NetShaper): void {
   };
   const stunMessage = turn.handleSTUNMessage.bind(turn);
   turn.handleSTUNMessage = (data, addr) => {
+    if (!controlToo && !isPeerData(data)) return stunMessage(data, addr);
     shaper.offer('in', data.length, () => stunMessage(data, addr));
   };
 }

@@ -142,21 +142,29 @@ describe('frame assembler', () => {
 
 describe('freeze detector (W3C webrtc-stats freezeCount)', () => {
   it('a gap of max(3 × average, average + 150 ms) or more is a freeze; its length is the freeze duration', () => {
+    /** Renders a frame `gap` ms after the previous one. */
+    const clock = (d: FreezeDetector) => {
+      let t = 0;
+      return (gap: number) => {
+        t += gap;
+        d.onRender(t);
+      };
+    };
     const d = new FreezeDetector();
-    let t = 0;
-    for (let i = 0; i < 40; i++) d.onRender((t += 33));
-    d.onRender((t += 180)); // < 33 + 150: not a freeze
+    const after = clock(d);
+    for (let i = 0; i < 40; i++) after(33);
+    after(180); // < 33 + 150: not a freeze
     expect(d.freezeCount).toBe(0);
-    d.onRender((t += 200)); // average now ≈ 38.5 ms: 200 ≥ 188.5
+    after(200); // average now ≈ 38.5 ms: 200 ≥ 188.5
     expect(d.freezeCount).toBe(1);
     expect(d.freezeMs).toBe(200);
     // At 5 fps (200 ms frames) the bar is 3 × 200 = 600 ms.
     const slow = new FreezeDetector();
-    t = 0;
-    for (let i = 0; i < 40; i++) slow.onRender((t += 200));
-    slow.onRender((t += 590));
+    const slowAfter = clock(slow);
+    for (let i = 0; i < 40; i++) slowAfter(200);
+    slowAfter(590);
     expect(slow.freezeCount).toBe(0);
-    slow.onRender((t += 700));
+    slowAfter(700);
     expect(slow.freezeCount).toBe(1);
   });
 });

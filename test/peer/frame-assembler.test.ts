@@ -151,11 +151,11 @@ describe('freeze detector (W3C webrtc-stats freezeCount)', () => {
       };
     };
     const d = new FreezeDetector();
-    const after = clock(d);
-    for (let i = 0; i < 40; i++) after(33);
-    after(180); // < 33 + 150: not a freeze
+    const render = clock(d);
+    for (let i = 0; i < 40; i++) render(33);
+    render(180); // < 33 + 150: not a freeze
     expect(d.freezeCount).toBe(0);
-    after(200); // average now ≈ 38.5 ms: 200 ≥ 188.5
+    render(200); // average now ≈ 38.5 ms: 200 ≥ 188.5
     expect(d.freezeCount).toBe(1);
     expect(d.freezeMs).toBe(200);
     // At 5 fps (200 ms frames) the bar is 3 × 200 = 600 ms.

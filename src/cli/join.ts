@@ -1,5 +1,6 @@
 import { fstatSync } from 'node:fs';
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
+import { NetSchedule } from '../peer/net/schedule.js';
 import { runJoin } from '../peer/run.js';
 import { DEFAULT_BACKOFF } from '../signaling/reconnect.js';
 import { createRootLogger, LOG_LEVELS, type LogLevel } from '../util/log.js';
@@ -18,6 +19,8 @@ interface JoinFlags {
   chat?: string;
   json: boolean;
   iceServer?: string[];
+  relayOnly: boolean;
+  net?: NetSchedule;
   token?: string;
   reconnect: boolean;
   statsInterval: string;
@@ -38,13 +41,21 @@ function stdinIsChat(): boolean {
   }
 }
 
+function netArg(value: string): NetSchedule {
+  try {
+    return NetSchedule.parse(value, { untimedFirst: true });
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
 export function registerJoin(program: Command, ctx: CommandContext): void {
   program
     .command('join')
     .summary('join a room as a headless WebRTC peer')
     .description(
       'Join a mesh room as a headless WebRTC peer (werift): send test video and audio, record every remote track, chat on the data channel.\n\n' +
-        'Lines typed on stdin (a terminal or a pipe) are sent as chat; chat received prints to stdout as text. Every 5 s (--stats-interval) a line per link: state, bitrate, loss, jitter, RTT.\n\n' +
+        'Lines typed on stdin (a terminal or a pipe) are sent as chat; chat received prints to stdout as text. Every 5 s (--stats-interval) a line per link: state, bitrate, loss (after and before repair), jitter, RTT, media latency, frames (complete, incomplete, corrupt) and freezes, and what carried it (host or relay).\n\n' +
         `Media flows peer to peer: when the signaling server goes away (a restart, a network cut) the links carry on while the bot reconnects with backoff (at once, then ~${DEFAULT_BACKOFF.firstDelayMs} ms doubling to ${DEFAULT_BACKOFF.maxDelayMs / 1000} s, for up to ${DEFAULT_BACKOFF.giveUpAfterMs / 60_000} minutes) and rejoins under the same name; members it still has a working link to keep it. Each attempt and the return are printed. --no-reconnect ends the run at the first drop instead (exit 1).\n\n` +
         'Ctrl-C or --duration: leaves the room, finalises recordings and exits 0 (a second Ctrl-C forces exit 130). Exits 1 when signaling ends for good or a recording failed.',
     )
@@ -65,6 +76,17 @@ export function registerJoin(program: Command, ctx: CommandContext): void {
     )
     .option('--chat <text>', 'send this chat message once the first data channel opens')
     .option('--ice-server <url>', 'STUN/TURN server, e.g. turn:user:pass@host:3478 (repeatable)', collect)
+    .option(
+      '--relay-only',
+      'only TURN relay candidates (ICE transport policy relay): every packet goes through the --ice-server TURN server',
+      false,
+    )
+    .option(
+      '--net <profile>',
+      "impair this bot's network in process, e.g. loss=5%,delay=40ms,jitter=10ms,rate=1mbit,queue=50ms; " +
+        'in:/out:/both: prefixes (default out), burst=N for bursty loss; a schedule: loss=10%;20s:loss=0%',
+      netArg,
+    )
     .option('--token <jwt>', 'for a server run with --auth-secret: a JWT naming the room and this name')
     .option('--no-reconnect', 'do not reconnect to signaling when the socket drops; end the run (exit 1)')
     .option('--stats-interval <time>', 'how often to print a line per link, e.g. 1s', '5s')
@@ -73,7 +95,10 @@ export function registerJoin(program: Command, ctx: CommandContext): void {
     .addHelpText(
       'after',
       '\nExamples:\n  engage join --room demo --url ws://127.0.0.1:8080 --record recordings --duration 30s\n' +
-        '  engage join --room demo --video none --chat "hello" --json',
+        '  engage join --room demo --video none --chat "hello" --json\n' +
+        '  engage join --room demo --net loss=5%,delay=40ms,in:delay=40ms\n' +
+        "  engage join --room demo --net 'loss=15%;20s:loss=0%'   (loss for 20 s, then none)\n" +
+        '  engage join --room demo --relay-only --ice-server turn:user:pass@turn.example.com:3478?transport=tcp',
     )
     .action(async (flags: JoinFlags) => {
       if (!LOG_LEVELS.includes(flags.logLevel))
@@ -101,6 +126,8 @@ export function registerJoin(program: Command, ctx: CommandContext): void {
           chatInput: stdinIsChat() ? process.stdin : undefined,
           json: flags.json,
           iceServers: flags.iceServer,
+          relayOnly: flags.relayOnly,
+          net: flags.net,
           token: flags.token,
           reconnect: flags.reconnect,
           statsIntervalMs,

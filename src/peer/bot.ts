@@ -6,6 +6,8 @@ import { type Logger, silentLogger } from '../util/log.js';
 import { peerConfig } from './ice.js';
 import { type LinkRole, type MediaFeed, PeerLink } from './link.js';
 import { TrackRecorder } from './media/recorder.js';
+import { NetShaper, type NetShaperOptions } from './net/shaper.js';
+import { shapePeerConnection } from './net/werift-hook.js';
 
 export interface BotOptions {
   url: string;
@@ -24,6 +26,10 @@ export interface BotOptions {
    */
   reconnect?: ReconnectPolicy | false;
   connectTimeoutMs?: number;
+  /** Impair this bot's network in process (every link's packets, both directions as the profile says). */
+  net?: Omit<NetShaperOptions, 'now'>;
+  /** Only TURN relay candidates (ICE transport policy relay); needs a TURN server in iceServers. */
+  relayOnly?: boolean;
   signal?: AbortSignal;
   logger?: Logger;
 }
@@ -69,6 +75,8 @@ export class Bot extends EventEmitter<BotEvents> {
   crossedOffers = 0;
   /** Rejoins of members whose link was kept rather than renegotiated. */
   linksKept = 0;
+  /** The bot's network shaper, when it was given a profile; undefined means no packet is touched. */
+  readonly net: NetShaper | undefined;
   private readonly recorders = new Set<TrackRecorder>();
   private readonly log: Logger;
   private closing: Promise<void> | undefined;
@@ -80,7 +88,8 @@ export class Bot extends EventEmitter<BotEvents> {
   ) {
     super();
     this.log = (opts.logger ?? silentLogger).child({ component: 'bot', room: opts.room, peer: opts.name });
-    this.config = peerConfig(opts.url, opts.iceServers);
+    this.config = peerConfig(opts.url, opts.iceServers, { relayOnly: opts.relayOnly });
+    this.net = opts.net ? new NetShaper(opts.net) : undefined;
     signaling.on('join', (peer, channel, session) => this.onJoin(peer, channel, session));
     signaling.on('offer', (peer, channel, sdp, session) => this.onOffer(peer, channel, sdp, session));
     signaling.on('answer', (peer, channel, sdp, session) => this.onAnswer(peer, channel, sdp, session));
@@ -99,6 +108,8 @@ export class Bot extends EventEmitter<BotEvents> {
 
   /** Connects to the room and announces itself; links form as members answer. */
   static async join(opts: BotOptions): Promise<Bot> {
+    // A configuration that cannot work (--relay-only without TURN) fails before anything connects.
+    peerConfig(opts.url, opts.iceServers, { relayOnly: opts.relayOnly });
     const session = newSessionId();
     const signaling = await SignalingClient.connect({
       url: opts.url,
@@ -151,6 +162,7 @@ export class Bot extends EventEmitter<BotEvents> {
     this.links.clear();
     // Links close their recorders; any still finishing are awaited so no received media is lost.
     await Promise.all([...this.recorders].map((r) => r.close()));
+    this.net?.close();
     this.emit('closed');
   }
 
@@ -169,6 +181,12 @@ export class Bot extends EventEmitter<BotEvents> {
       logger: this.opts.logger,
     });
     this.links.set(peer, link);
+    if (this.net) {
+      shapePeerConnection(link.pc, this.net, (err) => {
+        this.log.error({ err, remote: peer }, 'network shaping failed');
+        void link.close(`failed: ${err.message}`);
+      });
+    }
     link.on('chat', (text) => this.emit('chat', peer, text));
     if (this.opts.recordDir !== undefined) this.recordLink(link, this.opts.recordDir);
     link.once('closed', (reason) => {

@@ -1,5 +1,11 @@
 import { isIP } from 'node:net';
-import { type RTCIceServer, type RTCPeerConnectionConfig, RTCRtpCodecParameters } from 'werift';
+import {
+  type RTCIceServer,
+  type RTCPeerConnectionConfig,
+  RTCRtpCodecParameters,
+  useAbsSendTime,
+} from 'werift';
+import { UsageError } from '../util/errors.js';
 
 /** True for 127.0.0.0/8, ::1 and localhost: a server on this machine. */
 export function isLoopbackHost(host: string): boolean {
@@ -69,22 +75,65 @@ function codecs(): RTCPeerConnectionConfig['codecs'] {
 }
 
 /**
- * The werift configuration for a link. With a loopback server a bot sends to loopback remote candidates
- * only (LOOPBACK_ONLY_REMOTES), and without STUN/TURN servers it offers exactly one 127.0.0.1 candidate
- * (no interface scan); elsewhere its real interfaces plus the given STUN/TURN servers. werift's default
- * public STUN server is never used unless asked for.
+ * abs-send-time (webrtc.org): the sender stamps each RTP packet with its NTP send time, 24 bits of
+ * 1/2^18 s that wrap every 64 s; browsers negotiate it too. engage reads it to measure media latency.
  */
-export function peerConfig(serverUrl: string, iceServers: RTCIceServer[] = []): RTCPeerConnectionConfig {
+export const ABS_SEND_TIME_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time';
+
+export interface PeerConfigOptions {
+  /** ICE transport policy `relay`: only TURN relay candidates are gathered and paired. */
+  relayOnly?: boolean;
+}
+
+/** The host of a STUN/TURN URL (`turn:host:port?transport=tcp`), without brackets. */
+function iceServerHost(url: string): string {
+  const rest = url.replace(/^[a-z]+:/i, '').split('?')[0]!;
+  const bracketed = /^\[([^\]]+)\]/.exec(rest);
+  if (bracketed) return bracketed[1]!;
+  return rest.split(':')[0]!;
+}
+
+function urlsOf(server: RTCIceServer): string[] {
+  return Array.isArray(server.urls) ? server.urls : [server.urls];
+}
+
+/** Whether any of the servers is a TURN server with credentials (werift uses the first such one). */
+export function hasTurnServer(servers: RTCIceServer[]): boolean {
+  return servers.some(
+    (s) =>
+      s.username !== undefined && s.credential !== undefined && urlsOf(s).some((u) => /^turns?:/i.test(u)),
+  );
+}
+
+/**
+ * The werift configuration for a link. With a loopback server a bot sends to loopback remote candidates
+ * only (LOOPBACK_ONLY_REMOTES), relays included. On loopback (the signaling server and every STUN/TURN server on
+ * this machine) a bot offers exactly one 127.0.0.1 host candidate (no interface scan); elsewhere its real
+ * interfaces. The given STUN/TURN servers are used either way, werift's default public STUN server
+ * never. With `relayOnly` the bot gathers only a TURN relay candidate (ICE transport policy relay), so
+ * every packet to its peers goes through the TURN server.
+ */
+export function peerConfig(
+  serverUrl: string,
+  iceServers: RTCIceServer[] = [],
+  options: PeerConfigOptions = {},
+): RTCPeerConnectionConfig {
+  if (options.relayOnly && !hasTurnServer(iceServers)) {
+    throw new UsageError('--relay-only needs a TURN server: --ice-server turn:user:pass@host:port');
+  }
   const host = new URL(serverUrl).hostname;
-  const base: RTCPeerConnectionConfig = { bundlePolicy: 'max-bundle', codecs: codecs() };
-  if (!isLoopbackHost(host)) return { ...base, iceServers };
-  if (iceServers.length > 0) return { ...base, iceServers, ...LOOPBACK_ONLY_REMOTES };
-  return {
-    ...base,
-    ...LOOPBACK_ONLY_REMOTES,
-    iceServers: [],
-    iceUseIpv4: false,
-    iceUseIpv6: false,
-    iceAdditionalHostAddresses: ['127.0.0.1'],
+  const base: RTCPeerConnectionConfig = {
+    bundlePolicy: 'max-bundle',
+    codecs: codecs(),
+    headerExtensions: { video: [useAbsSendTime()], audio: [useAbsSendTime()] },
+    iceServers,
+    iceTransportPolicy: options.relayOnly ? 'relay' : 'all',
+    ...(isLoopbackHost(host) ? LOOPBACK_ONLY_REMOTES : {}),
   };
+  const onThisMachine =
+    isLoopbackHost(host) && iceServers.every((s) => urlsOf(s).every((u) => isLoopbackHost(iceServerHost(u))));
+  if (onThisMachine) {
+    return { ...base, iceUseIpv4: false, iceUseIpv6: false, iceAdditionalHostAddresses: ['127.0.0.1'] };
+  }
+  return base;
 }

@@ -13,6 +13,8 @@ import {
 import type { SessionDescriptionInit } from '../signaling/protocol.js';
 import { type Logger, silentLogger } from '../util/log.js';
 import { within } from '../util/wait.js';
+import { GatheringWatch } from './ice-path.js';
+import { InboundQuality } from './inbound-quality.js';
 import { setupGate } from './setup-gate.js';
 
 /** A source of ready-made RTP packets shared by many links (one clip reader per process). */
@@ -90,6 +92,10 @@ export class PeerLink extends EventEmitter<LinkEvents> {
   remoteChannel: string;
   /** The remote run this link belongs to; a member that restarts has a new one. */
   remoteSession: string | undefined;
+  /** Loss before and after repair, media latency, frame integrity and freezes of what arrives. */
+  readonly quality: InboundQuality;
+  /** ICE gathering times (the TURN allocation time). */
+  readonly gathering: GatheringWatch;
   private channel: RTCDataChannel | undefined;
   private readonly chatQueue: string[] = [];
   private readonly unsubscribers: Array<() => void> = [];
@@ -105,6 +111,8 @@ export class PeerLink extends EventEmitter<LinkEvents> {
     this.remoteSession = opts.remoteSession;
     this.log = (opts.logger ?? silentLogger).child({ component: 'link', remote: opts.remoteName });
     this.pc = new RTCPeerConnection(opts.config);
+    this.quality = new InboundQuality(opts.feeds);
+    this.gathering = new GatheringWatch(this.pc);
     this.pc.connectionStateChange.subscribe((s) => this.onConnectionState(s));
     this.pc.onTrack.subscribe((track) => this.onRemoteTrack(track));
     this.pc.onDataChannel.subscribe((dc) => {
@@ -204,6 +212,7 @@ export class PeerLink extends EventEmitter<LinkEvents> {
     clearTimeout(this.connectTimer);
     this.releaseSetupSlot();
     for (const un of this.unsubscribers.splice(0)) un();
+    this.quality.close();
     this.setState('closed');
     try {
       await within(this.pc.close(), 2000, `peer connection to ${this.remoteName} to close`);
@@ -316,6 +325,7 @@ export class PeerLink extends EventEmitter<LinkEvents> {
     });
     this.unsubscribers.push(() => sub.unSubscribe());
     const receiver = this.pc.getTransceivers().find((t) => t.receiver.tracks.includes(track))?.receiver;
+    if (receiver) this.quality.watch(track, receiver);
     if (receiver) this.emit('track', track, receiver);
   }
 

@@ -8,6 +8,9 @@ import { Bot } from './bot.js';
 import { parseIceServer } from './ice.js';
 import type { PeerLink } from './link.js';
 import { loadFeeds } from './media/feeds.js';
+import type { PathCounters } from './net/path.js';
+import type { NetSchedule } from './net/schedule.js';
+import type { NetShaper } from './net/shaper.js';
 import { formatSample, type LinkSample, LinkSampler } from './stats.js';
 
 export interface JoinOptions {
@@ -27,6 +30,10 @@ export interface JoinOptions {
   chatInput?: Readable;
   json: boolean;
   iceServers?: string[];
+  /** Only TURN relay candidates (needs a TURN server in iceServers). */
+  relayOnly?: boolean;
+  /** Impair this bot's network in process: a profile, or a schedule of them (`loss=10%;20s:none`). */
+  net?: NetSchedule;
   /** For a server run with --auth-secret. */
   token?: string;
   /** Reconnect to signaling when the socket drops (default true); media links carry on either way. */
@@ -76,17 +83,20 @@ export async function runJoin(opts: JoinOptions, io: JoinIo): Promise<JoinResult
       token: opts.token,
       recordDir: opts.recordDir,
       reconnect: opts.reconnect === false ? false : undefined,
+      relayOnly: opts.relayOnly,
+      net: opts.net ? { schedule: opts.net } : undefined,
       signal: io.signal,
       logger: opts.logger ?? silentLogger,
     });
   } catch (err) {
     if (io.signal.aborted) throw new EngageError('interrupted before joining', EXIT.interrupted);
+    if (err instanceof EngageError) throw err;
     throw new EngageError((err as Error).message);
   }
   emit(
     'joined',
-    { room: opts.room, name, url: opts.url },
-    `joined room ${opts.room} as ${name} (${opts.url})`,
+    { room: opts.room, name, url: opts.url, net: bot.net?.stats().profile },
+    `joined room ${opts.room} as ${name} (${opts.url})${bot.net ? ` with net ${bot.net.stats().profile}` : ''}`,
   );
 
   const samplers = new Map<PeerLink, LinkSampler>();
@@ -175,10 +185,20 @@ export async function runJoin(opts: JoinOptions, io: JoinIo): Promise<JoinResult
   });
 
   const sampleAll = async () => Promise.all([...samplers.values()].map((s) => s.sample()));
+  const net = bot.net;
+  let netStep = -1;
   const report = (samples: LinkSample[], final: boolean) => {
-    if (opts.json) return emit(final ? 'final' : 'stats', { links: samples }, '');
-    if (samples.length === 0) return io.out(`${final ? 'final: ' : ''}no links`);
-    for (const s of samples) io.out(`${final ? 'final: ' : 'stats: '}${printable(formatSample(s))}`);
+    const netStats = net?.stats();
+    if (netStats && netStats.step !== netStep) {
+      netStep = netStats.step;
+      if (netStep > 0)
+        emit('net', { profile: netStats.profile, step: netStep }, `net now ${netStats.profile}`);
+    }
+    if (opts.json) return emit(final ? 'final' : 'stats', { links: samples, net: netStats }, '');
+    const prefix = final ? 'final: ' : 'stats: ';
+    if (samples.length === 0) io.out(`${final ? 'final: ' : ''}no links`);
+    for (const s of samples) io.out(`${prefix}${printable(formatSample(s))}`);
+    if (net) io.out(`${prefix}${formatNet(net)}`);
   };
   const statsTimer = setInterval(() => {
     sampleAll().then(
@@ -213,4 +233,15 @@ export async function runJoin(opts: JoinOptions, io: JoinIo): Promise<JoinResult
     throw new EngageError(`${failedRecordings.length} recording(s) failed: ${failedRecordings.join('; ')}`);
   }
   return { name, links: final, recordings, chatReceived, reconnects };
+}
+
+/** `net loss=10% · out 1200 packets, 118 lost (9.8%), 0 queue drops · in 1180 packets, 0 lost` */
+function formatNet(net: NetShaper): string {
+  const s = net.stats();
+  const side = (name: string, c: PathCounters) => {
+    const pct = c.packets > 0 ? Math.round((1000 * c.lost) / c.packets) / 10 : 0;
+    const queue = c.queueDropped > 0 ? `, ${c.queueDropped} queue drops` : '';
+    return `${name} ${c.packets} packets, ${c.lost} lost (${pct}%)${queue}`;
+  };
+  return `net ${s.profile} · ${side('out', s.out)} · ${side('in', s.in)}`;
 }

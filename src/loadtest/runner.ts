@@ -106,6 +106,8 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
     await hostsReady(pool, io.signal, broken.signal);
     // The run starts now that bots can start: start-up is not part of its duration.
     const startedAt = new Date();
+    // The test hook that restarts the embedded server mid-run counts from here (see runStarted()).
+    server?.runStarted();
     let phase: Phase = 'ramp';
     const embedded = server;
     sampler = new RunSampler({
@@ -215,7 +217,11 @@ function planSummary(
 
 /** The embedded server's view: its metrics since it started, and its process's own CPU and memory. */
 async function embeddedServerSummary(server: EmbeddedServer): Promise<ServerSummary> {
-  const usage = { cpuPct: server.cpuPct.stats(), rssMb: server.rssMb.stats() };
+  const usage = {
+    cpuPct: server.cpuPct.stats(),
+    rssMb: server.rssMb.stats(),
+    ...(server.restarts > 0 ? { restarts: server.restarts } : {}),
+  };
   const metrics = await fetchServerMetrics(server.url);
   if (!metrics) {
     return {

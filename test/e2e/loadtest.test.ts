@@ -122,6 +122,58 @@ describe('engage loadtest (CLI)', () => {
     expect(readFileSync(html, 'utf8')).toMatch(/<html/);
   }, 90_000);
 
+  it('the embedded server SIGKILLed and restarted mid-run: every bot rejoins, no link drops, video keeps flowing, exit 0', async () => {
+    const json = join(dir, 'restart.json');
+    const { code, stdout, stderr } = await engage(
+      [
+        'loadtest',
+        '-n',
+        '4',
+        '--rooms',
+        '1',
+        '--ramp',
+        '8',
+        '--duration',
+        '14s',
+        '--sample-interval',
+        '1s',
+        '--json',
+        json,
+        '--threshold',
+        'signal_reconnects_failed:count==0',
+      ],
+      // Bots are in and meshed well before 5 s; the restart leaves them 9 s to rejoin and show flow.
+      { ENGAGE_TEST_RESTART_SERVER_AT_MS: '5000' },
+    ).exited;
+    expect(code, `${stdout}\n${stderr}`).toBe(0);
+    const r = JSON.parse(readFileSync(json, 'utf8')) as RunSummary;
+    expect(validate(r), JSON.stringify(validate.errors)).toBe(true);
+    const c = r.metrics.counters;
+    expect(r.server.restarts).toBe(1);
+    expect(r.run.failures).toEqual([]);
+    expect([c.bots_joined, c.bots_failed]).toEqual([4, 0]);
+    // Every bot came back exactly once, and each rejoin was timed.
+    expect(c.signal_reconnects).toBe(4);
+    expect(c.signal_reconnects_failed).toBe(0);
+    expect(r.metrics.trends.reconnect_ms.count).toBe(4);
+    expect(r.metrics.trends.reconnect_ms.max).toBeLessThan(9000);
+    // No link was renegotiated: each end connected once (6 pairs), none failed, and video never stalled.
+    expect([c.links_connected, c.links_failed]).toEqual([6, 0]);
+    expect(r.metrics.trends.ice_connect_ms.count).toBe(12);
+    expect([c.video_flows, c.video_flows_stalled]).toEqual([12, 0]);
+    // Links stayed up through the outage: every second after the mesh formed, until the bots left,
+    // counts all 6.
+    const meshed = r.timeSeries.findIndex((p) => p.links === 6);
+    expect(meshed).toBeGreaterThanOrEqual(0);
+    const held = r.timeSeries.slice(meshed).filter((p) => p.bots === 4);
+    expect(held.length).toBeGreaterThan(8);
+    expect(held.map((p) => p.links)).toEqual(held.map(() => 6));
+    expect(stdout).toMatch(/signal_reconnects\s+4\s+4 rejoined, 0 never came back/);
+    expect(stdout).toMatch(/restarted 1 time\(s\) during the run, on purpose/);
+    const t = r.metrics.trends.reconnect_ms;
+    process.stderr.write(`reconnect_ms after a SIGKILLed server: min ${t.min} p50 ${t.p50} max ${t.max}\n`);
+  }, 90_000);
+
   it('an unknown metric is a usage error (exit 2) before any bot starts', async () => {
     const t0 = Date.now();
     const { code, stderr, stdout } = await engage([

@@ -50,7 +50,8 @@ function gauge(series: number[]): GaugeStats {
 
 /**
  * A realistic finished run: 60 media bots in 12 rooms of 5 against an embedded server, ramped at 5/s,
- * one bot failed to join (room full), three links never connected, two of four thresholds crossed. Every optional
+ * one bot failed to join (room full), three links never connected, two of four thresholds crossed; the
+ * server was restarted once mid-run and all 59 joined bots rejoined. Every optional
  * field is set somewhere, so a schema that forgets a field fails on this fixture. Returns a fresh object.
  */
 export function fixtureSummary(options: FixtureOptions = {}): RunSummary {
@@ -131,6 +132,7 @@ export function fixtureSummary(options: FixtureOptions = {}): RunSummary {
       trends: {
         ws_connect_ms: trend(60, 1.2, 3.4, 9.8, 24.1),
         join_ms: trend(59, 12, 38, 95, 212),
+        reconnect_ms: trend(59, 310, 820, 2100, 3900),
         mesh_ready_ms: trend(56, 410, 980, 2380, 4120),
         ice_connect_ms: trend(234, 88, 190, 412.5, 1310),
         first_frame_ms: trend(232, 140, 310, 690, 1870),
@@ -150,6 +152,8 @@ export function fixtureSummary(options: FixtureOptions = {}): RunSummary {
         links_connected: 117,
         links_failed: 3,
         signal_errors: 1,
+        signal_reconnects: 59,
+        signal_reconnects_failed: 0,
         chat_sent: 3_480,
         chat_received: 3_471,
         video_flows: 232,
@@ -168,6 +172,7 @@ export function fixtureSummary(options: FixtureOptions = {}): RunSummary {
       messagesOut: 7_310,
       errors: { 'room-full': 1 },
       peakSockets: 60,
+      restarts: 1,
       cpuPct: gauge(timeSeries.flatMap((p) => (p.serverCpuPct === undefined ? [] : [p.serverCpuPct]))),
       rssMb: { avg: 61.2, min: 48.5, max: 66.1, last: 64 },
       relayLatencyP50Ms: 0.5,

@@ -73,6 +73,33 @@ describe('the embedded server', () => {
     expect(alive(pid)).toBe(false);
   }, 30_000);
 
+  it('a planned restart kills the process and listens again on the same port, and is not a failure', async () => {
+    const failures: string[] = [];
+    const server = await EmbeddedServer.start({
+      maxRoomSize: 50,
+      logLevel: 'silent',
+      onFailed: (r) => failures.push(r),
+    });
+    const firstPid = server.pid!;
+    const url = server.url;
+    try {
+      await server.restart();
+      expect(alive(firstPid)).toBe(false);
+      expect(server.pid).not.toBe(firstPid);
+      expect(server.url).toBe(url);
+      expect(server.restarts).toBe(1);
+      const client = await SignalingClient.connect({ url, room: 'r', name: 'after' });
+      await client.close();
+      // The new process's death is still a failure.
+      process.kill(server.pid!, 'SIGKILL');
+      await until('the failure report', () => failures.length > 0);
+      expect(failures).toEqual(['was killed by SIGKILL during the run']);
+    } finally {
+      await server.close();
+    }
+    await expect(server.restart()).rejects.toThrow(/closed/);
+  }, 30_000);
+
   it('ends by itself when the run that forked it goes away', async () => {
     // A run process that starts the embedded server, prints its pid, then dies without closing it.
     const script = `

@@ -2,7 +2,7 @@ import { Bot } from '../../peer/bot.js';
 import type { MediaFeed, PeerLink } from '../../peer/link.js';
 import { LinkSampler } from '../../peer/stats.js';
 import type { BotSpec, Post } from '../execute/messages.js';
-import { botReporter } from './bot-join.js';
+import { botReporter, ReconnectReport } from './bot-join.js';
 import { parseProbeLine, pingLine, pongLine } from './chat-probe.js';
 
 /** One full werift bot under load: joins, meshes, samples its links, chats with sequence numbers. */
@@ -16,6 +16,7 @@ export class MediaLoadBot {
   private meshReady = false;
   private negotiated = false;
   private stopping: Promise<void> | undefined;
+  private reconnects: ReconnectReport | undefined;
 
   constructor(
     private readonly spec: BotSpec,
@@ -47,10 +48,15 @@ export class MediaLoadBot {
     }
 
     const bot = this.bot;
+    // Bot.join reconnects by default (backoffPolicy) and keeps every working link through the outage.
+    const reconnects = new ReconnectReport(report);
+    this.reconnects = reconnects;
+    bot.on('reconnecting', (attempt, _delayMs, reason) => reconnects.reconnecting(attempt, reason));
+    bot.on('reconnected', (_attempts, outageMs) => reconnects.reconnected(outageMs));
+    bot.on('disconnected', (code, reason) => reconnects.gaveUp(code, reason));
     bot.on('link', (link) => this.watch(link));
     bot.on('refused', (code) => post({ type: 'count', metric: 'signal_errors', n: 1, code, ...tags }));
     bot.on('chat', (from, text) => this.onChat(from, text));
-    bot.on('disconnected', (code, reason) => report.failed(`signaling closed: ${code} ${reason}`));
     this.every(spec.sampleIntervalMs, () => this.sample());
     this.every(spec.chatIntervalMs, () => this.ping());
   }
@@ -170,6 +176,7 @@ export class MediaLoadBot {
     this.stopping ??= (async () => {
       for (const t of this.timers) clearInterval(t);
       if (!this.bot) return;
+      this.reconnects?.ended();
       await this.bot.close();
       this.post({ type: 'bot', state: 'left', bot: this.spec.name, room: this.spec.room });
     })();

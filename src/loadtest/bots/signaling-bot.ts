@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { SignalingClient } from '../../signaling/client.js';
+import { backoffPolicy, newSessionId, SignalingClient } from '../../signaling/client.js';
 import type { SessionDescriptionInit } from '../../signaling/protocol.js';
 import type { BotSpec, Post } from '../execute/messages.js';
-import { botReporter } from './bot-join.js';
+import { botReporter, ReconnectReport } from './bot-join.js';
 
 /**
  * A realistic description of audio, video and data with one host candidate (~2.5 KB, what a browser
@@ -59,11 +59,21 @@ const ANSWER = syntheticSdp('answer');
  * A signaling-only client: the full protocol dance (new-join, offers to newcomers, answers to offers)
  * with synthetic descriptions and no WebRTC, so thousands can stress a server from one machine. A
  * "link" is a completed offer/answer exchange.
+ *
+ * It reconnects as a media bot does (same name, same session, the same backoff) and keeps its links the
+ * same way: a rejoin of a member it has negotiated with under the same session is not renegotiated, so a
+ * server restart costs the server one new-join per member, as it would with real clients.
  */
 export class SignalingLoadBot {
   private client: SignalingClient | undefined;
   private readonly offeredAt = new Map<string, number>();
-  private readonly negotiated = new Set<string>();
+  /**
+   * Members negotiated with: their session (to tell a reconnect, which keeps the link, from a restart,
+   * which gets a new offer) and whether this bot offered (each pair is counted by its offerer).
+   */
+  private readonly negotiated = new Map<string, { session: string | undefined; pairOwner: boolean }>();
+  private joinTimed = false;
+  private reconnects: ReconnectReport | undefined;
   private joinedAt = 0;
   private meshReady = false;
   private stopping: Promise<void> | undefined;
@@ -77,42 +87,66 @@ export class SignalingLoadBot {
     const { spec, post } = this;
     const report = botReporter(spec, post);
     const { tags } = report;
+    const session = newSessionId();
     const joined = await report.join(() =>
-      SignalingClient.connect({ url: spec.url, room: spec.room, name: spec.name }),
+      SignalingClient.connect({
+        url: spec.url,
+        room: spec.room,
+        name: spec.name,
+        session,
+        reconnect: backoffPolicy({ seed: session }),
+      }),
     );
     if (!joined) return;
     const client = joined.value;
     this.client = client;
     this.joinedAt = joined.joinedAt;
-    client.on('join', (peer, channel) => {
+    const reconnects = new ReconnectReport(report);
+    this.reconnects = reconnects;
+    client.on('join', (peer, channel, session) => {
+      // A member we negotiated with, back under the same session: it reconnected; the link stands.
+      if (session !== undefined && this.negotiated.get(peer)?.session === session) return;
+      this.unlink(peer);
       this.offeredAt.set(peer, performance.now());
       client.offer(channel, OFFER);
     });
-    client.on('offer', (peer, channel) => {
+    client.on('offer', (peer, channel, _sdp, session) => {
+      this.unlink(peer);
+      this.offeredAt.delete(peer);
       client.answer(channel, ANSWER);
-      this.linked(peer, false);
+      this.linked(peer, false, session);
     });
-    client.on('answer', (peer) => {
-      if (this.offeredAt.has(peer)) this.linked(peer, true);
+    client.on('answer', (peer, _channel, _sdp, session) => {
+      if (this.offeredAt.has(peer)) this.linked(peer, true, session);
     });
-    client.on('leave', (peer) => {
-      if (this.negotiated.delete(peer))
-        post({ type: 'link', state: 'closed', remote: peer, pairOwner: this.offeredAt.has(peer), ...tags });
-    });
+    client.on('leave', (peer) => this.unlink(peer));
     client.on('refused', (code) => post({ type: 'count', metric: 'signal_errors', n: 1, code, ...tags }));
+    client.on('reconnecting', (attempt, _delayMs, reason) => reconnects.reconnecting(attempt, reason));
+    client.on('reconnected', (_attempts, outageMs) => reconnects.reconnected(outageMs));
     client.on('closed', (code, reason) => {
-      if (!this.stopping) report.failed(`signaling closed: ${code} ${reason}`);
+      if (!this.stopping) reconnects.gaveUp(code, reason);
     });
     client.start().join();
     if (this.stopping) await client.close();
   }
 
-  private linked(peer: string, pairOwner: boolean): void {
+  /** The link to `peer` ends: it left, restarted, or offers anew (it found no link to keep). */
+  private unlink(peer: string): void {
+    const link = this.negotiated.get(peer);
+    if (!link) return;
+    this.negotiated.delete(peer);
+    const tags = { bot: this.spec.name, room: this.spec.room };
+    this.post({ type: 'link', state: 'closed', remote: peer, pairOwner: link.pairOwner, ...tags });
+  }
+
+  private linked(peer: string, pairOwner: boolean, session: string | undefined): void {
     if (this.negotiated.has(peer)) return;
     const tags = { bot: this.spec.name, room: this.spec.room };
-    if (this.negotiated.size === 0)
+    if (!this.joinTimed) {
+      this.joinTimed = true;
       this.post({ type: 'trend', metric: 'join_ms', value: performance.now() - this.joinedAt, ...tags });
-    this.negotiated.add(peer);
+    }
+    this.negotiated.set(peer, { session, pairOwner });
     this.post({ type: 'link', state: 'connected', remote: peer, pairOwner, ...tags });
     if (!this.meshReady && this.negotiated.size >= this.spec.expectedPeers) {
       this.meshReady = true;
@@ -128,6 +162,7 @@ export class SignalingLoadBot {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       if (!this.client) return;
+      this.reconnects?.ended();
       await this.client.close(true);
       this.post({ type: 'bot', state: 'left', bot: this.spec.name, room: this.spec.room });
     })();

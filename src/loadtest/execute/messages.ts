@@ -1,4 +1,4 @@
-import type { CounterName, TrendName } from '../metrics/catalogue.js';
+import { COUNTER_METRICS, type CounterName, TREND_METRICS, type TrendName } from '../metrics/catalogue.js';
 
 /** One bot of the plan, as a worker starts it. */
 export interface BotSpec {
@@ -65,11 +65,63 @@ export type HostEvent =
 /** What actually crosses the thread boundary: events in arrival order, batched. */
 export type HostMessage = { type: 'batch'; events: HostEvent[] };
 
-/** Parses a message from a worker at the boundary; undefined when it is not a HostMessage. */
+/**
+ * Parses a message from a worker at the boundary: a batch whose every event is a HostEvent (known type,
+ * metric names from the catalogue, finite numbers). Undefined otherwise: the host is then broken.
+ */
 export function parseHostMessage(m: unknown): HostMessage | undefined {
   if (typeof m !== 'object' || m === null) return undefined;
   const { type, events } = m as { type?: unknown; events?: unknown };
-  return type === 'batch' && Array.isArray(events) ? (m as HostMessage) : undefined;
+  if (type !== 'batch' || !Array.isArray(events)) return undefined;
+  return events.every(isHostEvent) ? (m as HostMessage) : undefined;
+}
+
+const isString = (v: unknown): v is string => typeof v === 'string';
+const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isTagged = (e: Record<string, unknown>) => isString(e.bot) && isString(e.room);
+
+function isHostEvent(m: unknown): m is HostEvent {
+  if (typeof m !== 'object' || m === null) return false;
+  const e = m as Record<string, unknown>;
+  switch (e.type) {
+    case 'bot':
+      return (
+        isTagged(e) &&
+        (e.state === 'joined' || e.state === 'failed' || e.state === 'left') &&
+        (e.error === undefined || isString(e.error))
+      );
+    case 'trend':
+      return isTagged(e) && isString(e.metric) && Object.hasOwn(TREND_METRICS, e.metric) && isNumber(e.value);
+    case 'count':
+      return (
+        isTagged(e) &&
+        isString(e.metric) &&
+        Object.hasOwn(COUNTER_METRICS, e.metric) &&
+        isNumber(e.n) &&
+        (e.code === undefined || isString(e.code))
+      );
+    case 'link':
+      return (
+        isTagged(e) &&
+        isString(e.remote) &&
+        (e.state === 'connected' || e.state === 'failed' || e.state === 'closed') &&
+        typeof e.pairOwner === 'boolean'
+      );
+    case 'link-sample':
+      return (
+        isTagged(e) &&
+        isString(e.remote) &&
+        [e.videoKbps, e.audioKbps, e.videoFps, e.lossPct, e.jitterMs].every(isNumber) &&
+        (e.rttMs === undefined || isNumber(e.rttMs))
+      );
+    case 'health':
+      return isNumber(e.loopLagP99Ms);
+    case 'ready':
+    case 'stopped':
+      return true;
+    default:
+      return false;
+  }
 }
 
 /**

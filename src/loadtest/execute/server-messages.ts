@@ -2,6 +2,8 @@
 export interface ServerProcessConfig {
   maxRoomSize: number;
   logLevel: string;
+  /** The loopback port to listen on; 0 (the default) for a free one. A restart reuses its predecessor's. */
+  port?: number;
 }
 
 /** Embedded server process → the run. */

@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   try {
     server = await SignalingServer.start({
       host: '127.0.0.1',
-      port: 0,
+      port: Number.isInteger(config.port) ? config.port : 0,
       maxRoomSize: config.maxRoomSize,
       logger,
     });

@@ -5,6 +5,7 @@
 export const TREND_METRICS = {
   ws_connect_ms: 'signaling socket connect time',
   join_ms: 'socket open to first offer/answer exchanged',
+  reconnect_ms: 'signaling socket dropped to back in the room (a new socket open, new-join sent again)',
   mesh_ready_ms: 'bot join to all its links connected',
   ice_connect_ms: 'link created to ICE+DTLS connected',
   first_frame_ms: 'link created to first video frame received',
@@ -19,7 +20,7 @@ export const TREND_METRICS = {
 
 /** How the summaries group the trends, in display order. */
 export const TREND_GROUPS = {
-  signaling: ['ws_connect_ms', 'join_ms'],
+  signaling: ['ws_connect_ms', 'join_ms', 'reconnect_ms'],
   connectivity: ['mesh_ready_ms', 'ice_connect_ms'],
   media: [
     'first_frame_ms',
@@ -41,6 +42,9 @@ export const COUNTER_METRICS = {
   links_connected: 'pairs that connected (each pair counted once)',
   links_failed: 'pairs that failed or never connected',
   signal_errors: 'error messages from the server (also by code: signal_errors{code})',
+  signal_reconnects: 'completed rejoins after the signaling socket dropped (media links kept meanwhile)',
+  signal_reconnects_failed:
+    'outages a bot never came back from (it gave up, or the run ended first); each bot is also failed',
   chat_sent: 'chat pings sent',
   chat_received: 'chat pongs received',
   video_flows:

@@ -31,6 +31,12 @@ export interface ServerSummary {
   messagesOut?: number;
   errors?: Record<string, number>;
   peakSockets?: number;
+  /**
+   * Times the embedded server was killed and started again on the same port during the run, on purpose
+   * (the test hook ENGAGE_TEST_RESTART_SERVER_AT_MS); absent when it never was. Its message counts are
+   * then the last process's only.
+   */
+  restarts?: number;
   /** The embedded server process's own CPU (% of one core) and memory; absent with --url. */
   cpuPct?: GaugeStats;
   rssMb?: GaugeStats;
@@ -109,7 +115,7 @@ export interface RunFailure {
   bots: number;
 }
 
-export const REPORT_SCHEMA = 'engage-loadtest/2';
+export const REPORT_SCHEMA = 'engage-loadtest/3';
 
 /** Everything a finished (or interrupted) run produced; the JSON report is exactly this object. */
 export interface RunSummary {

@@ -195,7 +195,16 @@ function signalingSection(s: RunSummary): string {
   return card(
     'Signaling',
     trendTable(s, TREND_GROUPS.signaling) +
-      kvTable([counterRow(s, 'signal_errors', 'error messages from the server', errors > 0)]) +
+      kvTable([
+        counterRow(s, 'signal_errors', 'error messages from the server', errors > 0),
+        counterRow(s, 'signal_reconnects', 'rejoins after the socket dropped; media links kept meanwhile'),
+        counterRow(
+          s,
+          'signal_reconnects_failed',
+          'never came back (gave up, refused, or the run ended first); each a failed bot',
+          s.metrics.counters.signal_reconnects_failed > 0,
+        ),
+      ]) +
       countsTable(s.signalErrors, 'error code', 'No signaling errors.'),
   );
 }
@@ -308,6 +317,16 @@ function serverSection(s: RunSummary): string {
       { key: 'messages in', value: opt(v.messagesIn) },
       { key: 'messages out', value: opt(v.messagesOut) },
       { key: 'peak sockets', value: opt(v.peakSockets) },
+      ...(v.restarts === undefined
+        ? []
+        : [
+            {
+              key: 'restarts',
+              value: fmtNum(v.restarts),
+              note: 'killed and started again on the same port, on purpose (test hook); messages are its last process’s',
+              bad: true,
+            },
+          ]),
       { key: 'relay latency p50', value: opt(v.relayLatencyP50Ms, 'ms'), note: 'bucket upper bound' },
       { key: 'relay latency p99', value: opt(v.relayLatencyP99Ms, 'ms'), note: 'bucket upper bound' },
     ]) +

@@ -67,6 +67,7 @@ export function renderSummary(r: RunSummary, style: TextStyle = plainStyle): str
   out.push(
     `  ${pad('signal_errors', 22)}${lpad(String(c.signal_errors), 7)}${errors.length ? `  ${errors.map(([k, v]) => `${k}: ${v}`).join(', ')}` : ''}`,
   );
+  out.push(reconnectsRow(r, style));
 
   out.push('', header('CONNECTIVITY', style), ...TREND_GROUPS.connectivity.map(trend));
   const linksOk = c.links_connected === c.links_expected && c.links_failed === 0;
@@ -102,6 +103,10 @@ export function renderSummary(r: RunSummary, style: TextStyle = plainStyle): str
       `  messages in ${s.messagesIn ?? 0}, out ${s.messagesOut ?? 0}; relay latency p50 ≤ ${s.relayLatencyP50Ms ?? '-'} ms, p99 ≤ ${s.relayLatencyP99Ms ?? '-'} ms` +
         (s.peakSockets === undefined ? '' : `; peak sockets ${s.peakSockets}`),
     );
+    if (s.restarts !== undefined)
+      out.push(
+        `  ${style.warn(`restarted ${s.restarts} time(s) during the run, on purpose (test hook)`)}; the counts above are its last process's`,
+      );
     const se = Object.entries(s.errors ?? {});
     out.push(`  errors ${se.length === 0 ? '0' : se.map(([k, v]) => `${k}: ${v}`).join(', ')}`);
     if (s.note) out.push(`  ${style.dim(s.note)}`);
@@ -151,6 +156,15 @@ export function renderSummary(r: RunSummary, style: TextStyle = plainStyle): str
     }
   }
   return out.join('\n');
+}
+
+/** Rejoins after the signaling socket dropped, and bots that never came back (each also a failed bot). */
+function reconnectsRow(r: RunSummary, style: TextStyle): string {
+  const c = r.metrics.counters;
+  const lost = c.signal_reconnects_failed;
+  const text = `${c.signal_reconnects} rejoined, ${lost} never came back`;
+  const note = style.dim('(links kept through the outage)');
+  return `  ${pad('signal_reconnects', 22)}${lpad(String(c.signal_reconnects), 7)}  ${lost > 0 ? style.bad(text) : text}  ${note}`;
 }
 
 /** One line saying what broke, where, and what it took down. */

@@ -89,7 +89,9 @@ describe('engage join --net / --relay-only (CLI)', () => {
     // The text form says the same in words.
     await until(() => cli.lines.some((l) => l.startsWith('stats: net ')), 'a text stats line', 15_000);
     const stats = cli.lines.find((l) => l.startsWith('stats: peer connected'))!;
-    expect(stats).toMatch(/latency [\d.]+ ms \(p95 [\d.]+\) frames \d+ \(\d+ decodable, 0 incomplete, 0 corrupt\)/);
+    expect(stats).toMatch(
+      /latency [\d.]+ ms \(p95 [\d.]+\) frames \d+ \(\d+ decodable, 0 incomplete, 0 corrupt\)/,
+    );
     expect(stats).toMatch(/via host$/);
     expect(cli.lines.find((l) => l.startsWith('stats: net '))).toMatch(
       /^stats: net delay=40ms · out \d+ packets, 0 lost \(0%\) · in \d+ packets, 0 lost \(0%\)$/,
@@ -147,7 +149,11 @@ describe('engage join --net / --relay-only (CLI)', () => {
       bots.push(peer);
       expect(await cli.exited).toBe(0);
       const final = cli.lines.map((l) => JSON.parse(l) as Event).find((e) => e.event === 'final')!;
-      expect(final.links![0]).toMatchObject({ candidateType: 'relay', relayProtocol: 'tcp', state: 'connected' });
+      expect(final.links![0]).toMatchObject({
+        candidateType: 'relay',
+        relayProtocol: 'tcp',
+        state: 'connected',
+      });
       expect(final.links![0]!.turnAllocateMs as number).toBeGreaterThan(0);
       expect((final.links![0]!.frames as { framesReceived: number }).framesReceived).toBeGreaterThan(30);
     }, 60_000);

@@ -14,6 +14,9 @@
  *   2. Two werift bots exchanging the built-in clip on loopback, with no profile and then with
  *      `both:delay=20ms,jitter=5ms` on each (no loss, so both runs carry the same packets): the extra CPU
  *      over the packets the shapers handled (ICE, DTLS, SRTP, SCTP alike).
+ *   3. What every bot measures on each received packet whatever --net says (sequence gaps, abs-send-time
+ *      latency, VP8 frame rebuilding, hashing and freezes): the built-in light clip's packets through a
+ *      remote track with and without that measurement, ns per packet.
  * The cost of a profile is what it adds; a bot without --net never reaches this code (the hook is not
  * installed), which part 1's baseline stands for.
  * Exit code 0 when the bench ran, 1 when it could not. Benchmarks are noisy on a shared machine: read
@@ -224,6 +227,61 @@ async function botsPart(config, mods) {
   };
 }
 
+// ---- part 3: the measurement every bot makes ---------------------------------------------------------------
+
+async function measurementPart() {
+  const { MediaStreamTrack, Vp8Packetizer } = await import('werift');
+  const { InboundQuality } = await import('../dist/peer/inbound-quality.js');
+  const { loadClip } = await import('../dist/peer/media/clip.js');
+  const { ABS_SEND_TIME_URI } = await import('../dist/peer/ice.js');
+  const { absSendTimeOf, wallClockMs } = await import('../dist/peer/media-latency.js');
+  const clip = await loadClip('builtin-light', 'video');
+  const packetizer = new Vp8Packetizer({ payloadType: 96, maxPayloadSize: 1200 });
+  const packets = [];
+  let ts = 0;
+  for (let loop = 0; loop < 200; loop++) {
+    for (const frame of clip.frames) {
+      for (const p of packetizer.packetize(frame.data, ts)) packets.push(p);
+      ts = (ts + frame.durationTicks) >>> 0;
+    }
+  }
+  const receiver = { sendRtcpPLI: async () => {} };
+  const run = (measure) => {
+    const track = new MediaStreamTrack({ kind: 'video', remote: true });
+    const quality = new InboundQuality();
+    if (measure) quality.watch(track, receiver);
+    const ext = { [ABS_SEND_TIME_URI]: absSendTimeOf(wallClockMs()) };
+    const t0 = performance.now();
+    for (const p of packets) track.onReceiveRtp.execute(p, ext);
+    const ns = ((performance.now() - t0) * 1e6) / packets.length;
+    const frames = quality.frames();
+    quality.close();
+    return { ns, frames };
+  };
+  for (let i = 0; i < 3; i++) {
+    run(false);
+    run(true);
+  }
+  const base = [];
+  const measured = [];
+  let frames;
+  for (let i = 0; i < 5; i++) {
+    base.push(run(false).ns);
+    const r = run(true);
+    measured.push(r.ns);
+    frames = r.frames;
+  }
+  const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+  if (frames.framesCorrupt !== 0 || frames.framesRendered === 0)
+    throw new Error('the clip did not check out');
+  return {
+    packets: packets.length,
+    baselineNsPerPacket: Math.round(median(base)),
+    measuredNsPerPacket: Math.round(median(measured)),
+    extraNsPerPacket: Math.round(median(measured) - median(base)),
+  };
+}
+
 async function main() {
   const config = parseConfig();
   const { NetShaper } = await import('../dist/peer/net/shaper.js');
@@ -240,7 +298,9 @@ async function main() {
     ]);
     bots = await botsPart(config, { SignalingServer, Bot, loadFeeds, NetSchedule });
   }
-  const result = { config, shaper, bots, measuredOn: 'a shared machine unless re-run quiet' };
+  log('part 3: the measurement every bot makes per received packet');
+  const measurement = await measurementPart();
+  const result = { config, shaper, bots, measurement, measuredOn: 'a shared machine unless re-run quiet' };
   if (config.json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return;
@@ -290,6 +350,19 @@ async function main() {
             ? ': the difference is within it'
             : ''
         })`,
+    );
+  }
+  out.push('');
+  out.push(
+    `Measured on every received packet (sequence, latency, frames, integrity, freezes), builtin-light video: ` +
+      `${measurement.measuredNsPerPacket} ns/packet against ${measurement.baselineNsPerPacket} ns for the bare ` +
+      `track event: +${measurement.extraNsPerPacket} ns (${measurement.packets} packets)`,
+  );
+  if (bots) {
+    const perPacketUs = (bots.baseCpuPct * 10_000) / (bots.shapedPacketsPerSecond / 2);
+    out.push(
+      `A bot's whole CPU per packet it receives (part 2, without --net): about ${Math.round(perPacketUs)} µs, so ` +
+        `the measurement is ${Math.round((1000 * measurement.extraNsPerPacket) / (perPacketUs * 1000)) / 10}% of it`,
     );
   }
   out.push('(measured on a shared machine: re-run quiet for figures to quote)');

@@ -55,6 +55,9 @@ interface Frame {
   firstAt: number;
   keyframe: boolean;
   complete: boolean;
+  /** Lowest and highest sequence numbers among the parts. */
+  low: number;
+  high: number;
 }
 
 /** More pending frames than this is a stream gone wrong; the oldest are given up. */
@@ -113,14 +116,34 @@ export class FrameAssembler {
 
   /** One RTP packet: its extended sequence number (SequenceTracker), timestamp, marker bit and payload. */
   onPacket(seq: number, timestamp: number, marker: boolean, payload: Buffer, now: number): void {
+    const descriptor = vp8PayloadStart(payload);
+    if (!descriptor) return;
     let frame = this.pending.get(timestamp);
     if (!frame) {
       if (seq <= this.floor) return; // a late copy of a frame already finished
       if (!this.started) {
         // The stream is picked up mid-frame when media flowed before the link was up: count from the
         // first frame seen from its start, not the tail of the one before.
-        if (!vp8PayloadStart(payload)?.startOfFrame) return;
+        if (!descriptor.startOfFrame) return;
         this.started = true;
+      }
+      if (
+        descriptor.startOfFrame &&
+        marker &&
+        this.chainIntact &&
+        seq === this.nextSeq &&
+        this.pending.size === 0 &&
+        this.completeByStart.size === 0
+      ) {
+        // The common case, most delta frames: a whole frame in one packet, next in line. It is checked
+        // and decoded at once, with nothing kept.
+        const data = payload.subarray(descriptor.offset);
+        this.counts.framesReceived++;
+        this.classify(frameKey(data.length, fnv1a(data)));
+        this.advance(timestamp, seq, seq, now);
+        this.counts.freezeCount = this.freezes.freezeCount;
+        this.counts.freezeMs = this.freezes.freezeMs;
+        return;
       }
       frame = {
         timestamp,
@@ -130,15 +153,17 @@ export class FrameAssembler {
         firstAt: now,
         keyframe: false,
         complete: false,
+        low: seq,
+        high: seq,
       };
       this.pending.set(timestamp, frame);
       if (this.pending.size > MAX_PENDING) this.giveUpOldest();
     }
     if (frame.complete || frame.parts.has(seq)) return;
-    const descriptor = vp8PayloadStart(payload);
-    if (!descriptor) return;
     const data = payload.subarray(descriptor.offset);
     frame.parts.set(seq, data);
+    if (seq < frame.low) frame.low = seq;
+    if (seq > frame.high) frame.high = seq;
     if (descriptor.startOfFrame) {
       frame.start = seq;
       frame.keyframe = isVp8Keyframe(data);
@@ -156,6 +181,12 @@ export class FrameAssembler {
 
   /** Gives up frames that waited too long and asks for a keyframe when stuck; call now and then too. */
   tick(now: number): void {
+    if (this.pending.size > 0 || this.completeByStart.size > 0) this.checkPending(now);
+    this.counts.freezeCount = this.freezes.freezeCount;
+    this.counts.freezeMs = this.freezes.freezeMs;
+  }
+
+  private checkPending(now: number): void {
     this.render(now);
     // Frames enter `pending` as their first packet arrives, so the first one is the one waiting longest.
     let oldest = this.oldestPending();
@@ -171,8 +202,6 @@ export class FrameAssembler {
       this.counts.keyframeRequests++;
       this.opts.requestKeyframe();
     }
-    this.counts.freezeCount = this.freezes.freezeCount;
-    this.counts.freezeMs = this.freezes.freezeMs;
   }
 
   private oldestPending(): Frame | undefined {
@@ -237,9 +266,15 @@ export class FrameAssembler {
   }
 
   private rendered(frame: Frame, now: number): void {
-    const continuous = this.chainIntact && frame.start === this.nextSeq;
+    this.finish(frame);
+    this.advance(frame.timestamp, frame.start!, frame.end!, now);
+  }
+
+  /** A frame from `start` to `end` is decoded now. */
+  private advance(timestamp: number, start: number, end: number, now: number): void {
+    const continuous = this.chainIntact && start === this.nextSeq;
     if (this.lastTimestamp !== undefined) {
-      const step = (frame.timestamp - this.lastTimestamp) >>> 0;
+      const step = (timestamp - this.lastTimestamp) >>> 0;
       if (continuous) this.frameTicks = step;
       else if (this.frameTicks) {
         // A jump: the frames between were given up, or never came at all.
@@ -247,12 +282,12 @@ export class FrameAssembler {
         this.counts.framesIncomplete += Math.max(0, between - this.givenUpSinceRender);
       }
     }
-    this.lastTimestamp = frame.timestamp;
+    this.lastTimestamp = timestamp;
     this.givenUpSinceRender = 0;
-    this.finish(frame);
+    if (end > this.floor) this.floor = end;
     this.counts.framesRendered++;
     this.chainIntact = true;
-    this.nextSeq = frame.end! + 1;
+    this.nextSeq = end + 1;
     this.freezes.onRender(now);
   }
 
@@ -274,16 +309,12 @@ export class FrameAssembler {
   private finish(frame: Frame): void {
     this.pending.delete(frame.timestamp);
     if (frame.start !== undefined) this.completeByStart.delete(frame.start);
-    let highest = frame.end ?? -1;
-    for (const s of frame.parts.keys()) if (s > highest) highest = s;
+    const highest = Math.max(frame.high, frame.end ?? -1);
     if (highest > this.floor) this.floor = highest;
   }
 
   /** Where a frame starts, or its lowest packet when the first never came. */
   private startOf(frame: Frame): number {
-    if (frame.start !== undefined) return frame.start;
-    let low = Number.POSITIVE_INFINITY;
-    for (const s of frame.parts.keys()) if (s < low) low = s;
-    return low;
+    return frame.start ?? frame.low;
   }
 }

@@ -84,7 +84,13 @@ export async function runJoin(opts: JoinOptions, io: JoinIo): Promise<JoinResult
       recordDir: opts.recordDir,
       reconnect: opts.reconnect === false ? false : undefined,
       relayOnly: opts.relayOnly,
-      net: opts.net ? { schedule: opts.net } : undefined,
+      net: opts.net
+        ? {
+            schedule: opts.net,
+            // A schedule step is news the moment it applies, not at the next stats line.
+            onChange: (profile, step) => emit('net', { profile, step }, `net now ${profile}`),
+          }
+        : undefined,
       signal: io.signal,
       logger: opts.logger ?? silentLogger,
     });
@@ -186,14 +192,8 @@ export async function runJoin(opts: JoinOptions, io: JoinIo): Promise<JoinResult
 
   const sampleAll = async () => Promise.all([...samplers.values()].map((s) => s.sample()));
   const net = bot.net;
-  let netStep = -1;
   const report = (samples: LinkSample[], final: boolean) => {
     const netStats = net?.stats();
-    if (netStats && netStats.step !== netStep) {
-      netStep = netStats.step;
-      if (netStep > 0)
-        emit('net', { profile: netStats.profile, step: netStep }, `net now ${netStats.profile}`);
-    }
     if (opts.json) return emit(final ? 'final' : 'stats', { links: samples, net: netStats }, '');
     const prefix = final ? 'final: ' : 'stats: ';
     if (samples.length === 0) io.out(`${final ? 'final: ' : ''}no links`);

@@ -13,6 +13,11 @@ export interface NetShaperOptions {
   seed?: number;
   /** performance.now()-style clock; tests pass their own. */
   now?: () => number;
+  /**
+   * Told when a schedule step takes effect (the profile, in canonical text, and the step's index). Steps
+   * take effect with the first packet or stats call at or after their time.
+   */
+  onChange?: (profile: string, step: number) => void;
 }
 
 /** What a shaper did, for a report: the profile in force and each direction's counters. */
@@ -44,6 +49,7 @@ export class NetShaper {
   private readonly schedule: NetSchedule;
   private readonly base: NetProfile;
   private readonly sides: Record<Direction, Side>;
+  private readonly onChange: NetShaperOptions['onChange'];
   private stepIndex = -1;
   private nextChangeAt = Number.NEGATIVE_INFINITY;
   private profileValue: NetProfile = CLEAR_PROFILE;
@@ -53,6 +59,7 @@ export class NetShaper {
     this.now = opts.now ?? (() => performance.now());
     this.startedAt = this.now();
     this.schedule = opts.schedule;
+    this.onChange = opts.onChange;
     this.base = opts.base ?? CLEAR_PROFILE;
     const random: Random = opts.seed === undefined ? Math.random : seededRandom(opts.seed);
     const side = (dir: Direction): Side => ({
@@ -133,5 +140,6 @@ export class NetShaper {
       side.model.setProfile(this.profileValue[dir]);
       side.clear = isClear(this.profileValue[dir]);
     }
+    if (index > 0) this.onChange?.(formatNetProfile(this.profileValue), index);
   }
 }

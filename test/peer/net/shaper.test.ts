@@ -76,9 +76,14 @@ describe('net shaper', () => {
 
   it('follows its schedule on a clock it is given, with the same seed giving the same pattern', () => {
     let now = 0;
+    const changes: Array<[string, number, number]> = [];
     const run = () => {
       now = 0;
-      const shaper = NetShaper.fromText('loss=50%;10s:none', { now: () => now, seed: 7 });
+      const shaper = NetShaper.fromText('loss=50%;10s:none', {
+        now: () => now,
+        seed: 7,
+        onChange: (profile, step) => changes.push([profile, step, now]),
+      });
       shapers.push(shaper);
       const pattern: boolean[] = [];
       for (let i = 0; i < 200; i++) {
@@ -96,6 +101,11 @@ describe('net shaper', () => {
     expect(before).toBeLessThan(70);
     expect(after).toBe(0);
     expect(a.stats).toMatchObject({ profile: 'none', step: 1 });
+    // Told once per run, with the first packet at or after 10 s.
+    expect(changes).toEqual([
+      ['none', 1, 10_000],
+      ['none', 1, 10_000],
+    ]);
   });
 
   it("a base (a load test's --net) applies before its schedule's first step", () => {

@@ -98,6 +98,22 @@ describe('failures of a cluster of engage serve --redis processes', () => {
     expect((await bob.nextAction('still-here')).peer).toBe('ann');
   }, 30_000);
 
+  it('Ctrl-C of one instance: the rest of each room hears peer-left at once, and it exits 0', async () => {
+    const [a, b] = await cluster(['a', 'b']);
+    const ann = await join(a!, 's', 'ann');
+    const bob = await join(b!, 's', 'bob');
+    await ann.next((m) => m.action === 'new-join' && m.peer === 'bob');
+    const stoppedAt = Date.now();
+    const exited = b!.stop();
+    await ann.next((m) => m.action === 'peer-left' && m.peer === 'bob', 5000);
+    const after = Date.now() - stoppedAt;
+    console.log(`Ctrl-C to peer-left on the other instance: ${after} ms`);
+    expect(after).toBeLessThan(2000);
+    expect((await bob.closed).code).toBe(1001);
+    expect(await exited).toBe(0);
+    await join(a!, 's', 'bob');
+  }, 30_000);
+
   it('Redis paused (SIGSTOP) past the instance ttl and resumed: explicit refusals while it is gone, no silent loss, recovery', async () => {
     const [a, b] = await cluster(['a', 'b'], ['--broadcast-rate', '200', '--rate', '400']);
     const members = [

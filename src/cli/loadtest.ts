@@ -13,7 +13,7 @@ import { collect, intArg, positiveNumberArg } from './options.js';
 interface LoadtestFlags {
   bots: number;
   rooms: number;
-  url?: string;
+  url?: string[];
   duration: string;
   ramp: number;
   grace: string;
@@ -50,7 +50,11 @@ export function registerLoadtest(program: Command, ctx: CommandContext): void {
     )
     .option('-n, --bots <n>', 'number of bots', intArg(1, 100_000), 20)
     .option('--rooms <n>', 'rooms to spread the bots over (round robin)', intArg(1, 100_000), 1)
-    .option('--url <url>', 'signaling server to test (default: an embedded engage serve)')
+    .option(
+      '--url <url>',
+      "signaling server to test (default: an embedded engage serve); repeat it for several instances sharing rooms (engage serve --redis): each room's members are spread over them",
+      collect,
+    )
     .option('--duration <time>', 'how long bots stay after the last one joined', '30s')
     .option('--ramp <n>', 'bots joining per second', positiveNumberArg, 5)
     .option('--grace <time>', 'time bots get to leave before they are cancelled', '10s')
@@ -127,7 +131,7 @@ export function registerLoadtest(program: Command, ctx: CommandContext): void {
         {
           bots: flags.bots,
           rooms: flags.rooms,
-          url: flags.url,
+          urls: flags.url,
           durationMs: duration('--duration', flags.duration),
           rampPerS: flags.ramp,
           graceMs: duration('--grace', flags.grace),

@@ -18,6 +18,28 @@ export function parsePrometheus(text: string): PromSnapshot {
   return { samples };
 }
 
+/**
+ * Several instances' snapshots as one, each series (name and labels) summed over them: counters, gauges
+ * and histogram buckets alike, so quantiles of the merged buckets are the cluster's.
+ */
+export function mergeSnapshots(snapshots: PromSnapshot[]): PromSnapshot {
+  const merged = new Map<string, PromSnapshot['samples'][number]>();
+  for (const snapshot of snapshots) {
+    for (const x of snapshot.samples) {
+      const key = `${x.name}${JSON.stringify(Object.entries(x.labels).sort(([a], [b]) => (a < b ? -1 : 1)))}`;
+      const into = merged.get(key);
+      if (into) into.value += x.value;
+      else merged.set(key, { name: x.name, labels: { ...x.labels }, value: x.value });
+    }
+  }
+  return { samples: [...merged.values()] };
+}
+
+/** A metric's value summed over its label sets (e.g. engage_connected_sockets). */
+export function metricValue(s: PromSnapshot, name: string): number {
+  return sum(s, name);
+}
+
 function sum(
   s: PromSnapshot,
   name: string,
@@ -57,7 +79,9 @@ export function serverSummary(
       le: x.labels.le === '+Inf' ? Number.POSITIVE_INFINITY : Number(x.labels.le),
       count: x.value - sum(before, 'engage_relay_latency_seconds_bucket', (l) => l.le === x.labels.le),
     }));
-  const ms = (s: number | undefined) => (s === undefined ? undefined : Math.round(s * 1000 * 1000) / 1000);
+  // Past the largest bucket the histogram gives no bound: the field is left out (JSON has no Infinity).
+  const ms = (s: number | undefined) =>
+    s === undefined || !Number.isFinite(s) ? undefined : Math.round(s * 1000 * 1000) / 1000;
   const p50 = ms(bucketQuantile(buckets, 0.5));
   const p99 = ms(bucketQuantile(buckets, 0.99));
   return {

@@ -24,6 +24,8 @@ interface ServeFlags {
   authSecret?: string;
   tlsCert?: string;
   tlsKey?: string;
+  redis?: string;
+  instanceId?: string;
   logLevel: LogLevel;
 }
 
@@ -114,11 +116,23 @@ export function registerServe(program: Command, ctx: CommandContext): void {
     )
     .option('--tls-cert <file>', 'PEM certificate: serve wss:// and https://')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
+    .option(
+      '--redis <url>',
+      'share rooms with every instance on this Redis (redis://[user:pass@]host:port[/db]; or set ENGAGE_REDIS_URL)',
+    )
+    .option(
+      '--instance-id <id>',
+      "this instance's name in logs, /healthz and Redis (default: <hostname>-<pid>); only with --redis",
+    )
     .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, 'info')
     .addHelpText(
       'after',
       '\nExamples:\n  engage serve --port 0\n  engage serve --host 0.0.0.0 --allowed-origin https://meet.example.com\n' +
-        '  ENGAGE_AUTH_SECRET="$(openssl rand -base64 32)" engage serve --tls-cert cert.pem --tls-key key.pem',
+        '  ENGAGE_AUTH_SECRET="$(openssl rand -base64 32)" engage serve --tls-cert cert.pem --tls-key key.pem\n' +
+        '  engage serve --port 8081 --redis redis://127.0.0.1:6379 --instance-id a   # and b, c... on other ports\n\n' +
+        'With --redis, any member of a room may be on any instance. While Redis is unreachable the instance\n' +
+        'refuses upgrades and /healthz with 503, and frames that need the rooms get error "unavailable";\n' +
+        'it recovers by itself (docs/cluster.md).',
     )
     .action(async (flags: ServeFlags) => {
       if (!LOG_LEVELS.includes(flags.logLevel))
@@ -133,6 +147,9 @@ export function registerServe(program: Command, ctx: CommandContext): void {
           ctx.usage(`cannot read the TLS files: ${(err as Error).message}`);
         }
       }
+      const redisUrl = flags.redis ?? (process.env.ENGAGE_REDIS_URL || undefined);
+      if (flags.instanceId !== undefined && redisUrl === undefined)
+        ctx.usage('--instance-id goes with --redis (or ENGAGE_REDIS_URL)');
       const ms = (s: number) => Math.max(1, Math.round(s * 1000));
       const logger = createRootLogger(flags.logLevel);
       await runServer(
@@ -154,12 +171,20 @@ export function registerServe(program: Command, ctx: CommandContext): void {
           tls,
           logger,
           httpFallback: webClientHandler(),
+          redis:
+            redisUrl === undefined
+              ? undefined
+              : {
+                  url: redisUrl,
+                  ...(flags.instanceId === undefined ? {} : { instanceId: flags.instanceId }),
+                },
         },
         ctx.signal,
         (server) =>
           ctx.stdout(
             `engage serve listening on ${server.url} (rooms: /room/<room>/, /healthz, /metrics; ` +
-              `web client: ${server.url.replace(/^ws/, 'http')}/)`,
+              `web client: ${server.url.replace(/^ws/, 'http')}/)` +
+              (redisUrl === undefined ? '' : `; instance ${server.engine.instanceId}, rooms shared on Redis`),
           ),
         { guardProcess: true },
       );

@@ -61,6 +61,8 @@ export const ERROR_CODES = Object.freeze([
   'unauthorized',
   'join-timeout',
   'internal-error',
+  'unavailable',
+  'rejoin',
 ] as const);
 
 /** WebSocket close codes for the refusals after which a socket cannot stay (docs/protocol.md). */
@@ -69,6 +71,7 @@ export const CLOSE_CODES = Object.freeze({
   unauthorized: 4401,
   'room-full': 4429,
   'join-timeout': 4408,
+  rejoin: 4503,
 } as const);
 
 /** Close codes of the WebSocket standard that the server also uses. */

@@ -4,7 +4,15 @@ import { ERROR_CODES, type ErrorCode, KNOWN_ACTIONS } from './protocol.js';
 const KNOWN = new Set<string>(KNOWN_ACTIONS);
 
 /** Where an exception was caught inside the server (the `where` label of engage_internal_errors_total). */
-export const FAILURE_POINTS = ['frame', 'upgrade', 'connection', 'close', 'heartbeat', 'request'] as const;
+export const FAILURE_POINTS = [
+  'frame',
+  'upgrade',
+  'connection',
+  'close',
+  'heartbeat',
+  'request',
+  'delivery',
+] as const;
 export type FailurePoint = (typeof FAILURE_POINTS)[number];
 
 /**
@@ -54,7 +62,7 @@ export class SignalingMetrics {
   });
   readonly internalErrors = new Counter({
     name: 'engage_internal_errors_total',
-    help: 'Exceptions caught inside the server, by where (frame, upgrade, connection, close, heartbeat, request); each is a bug, and the server carried on',
+    help: 'Exceptions caught inside the server, by where (frame, upgrade, connection, close, heartbeat, request, delivery); each is a bug, and the server carried on',
     labelNames: ['where'],
     registers: [this.registry],
   });

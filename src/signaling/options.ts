@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { UsageError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
+import type { RoomEngine } from './engine/engine.js';
+import type { RedisEngineOptions } from './engine/redis-options.js';
 
 export interface ServerOptions {
   host?: string;
@@ -38,12 +40,22 @@ export interface ServerOptions {
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** Handles plain HTTP requests the server itself does not serve (the web client); returns false for 404. */
   httpFallback?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /**
+   * Share rooms with other instances through Redis (`engage serve --redis`): the server starts a
+   * RedisEngine with these options, its metrics on the server's /metrics, and closes it on close().
+   */
+  redis?: Omit<RedisEngineOptions, 'metrics' | 'logger'>;
+  /**
+   * The room engine to use instead (e.g. a MemoryEngine on a shared MemoryHub, to run several instances in
+   * one process). The server owns it: it closes it on close(). Default: a MemoryEngine of its own.
+   */
+  engine?: RoomEngine;
 }
 
 export type ResolvedOptions = Required<
-  Omit<ServerOptions, 'httpFallback' | 'logger' | 'authSecret' | 'tls'>
+  Omit<ServerOptions, 'httpFallback' | 'logger' | 'authSecret' | 'tls' | 'redis' | 'engine'>
 > &
-  Pick<ServerOptions, 'httpFallback' | 'authSecret' | 'tls'>;
+  Pick<ServerOptions, 'httpFallback' | 'authSecret' | 'tls' | 'redis'>;
 
 /** The defaults of every limit, as docs/protocol.md lists them. */
 export const DEFAULTS = {
@@ -103,5 +115,8 @@ export function resolveOptions(o: ServerOptions): ResolvedOptions {
     }
   }
   r.allowedOrigins = r.allowedOrigins.map((o: string) => new URL(o).origin);
+  if (o.redis !== undefined && o.engine !== undefined)
+    throw new UsageError('give the server either redis options or an engine, not both');
+  delete (r as { engine?: unknown }).engine;
   return r as ResolvedOptions;
 }

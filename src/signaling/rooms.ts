@@ -1,84 +1,57 @@
 import type { Connection } from './connection.js';
+import { actionLabel } from './metrics.js';
+import type { ClientMessage, NewAnswer, NewOffer } from './protocol.js';
 
-export type Admission = 'ok' | 'taken' | 'full';
+/**
+ * The room rules: whom a member's message goes to. The engine (src/signaling/engine/) carries it out
+ * against the room's shared state, so one instance and many keep the same rules:
+ * - `join`: a `new-join` goes to the members whose own `new-join` came earlier, and to the sender (its
+ *   echo). Only those hear of the newcomer, so of two newcomers exactly one offers: glare-free.
+ * - `direct`: `new-offer` and `new-answer` go to their `receiver_channel_name` only, and only when that is
+ *   a member of the sender's room (room isolation); anything else is `unknown-target`.
+ * - `broadcast`: `close` and every custom action go to the whole room, the sender included.
+ */
+export type Route = { kind: 'join' } | { kind: 'direct'; to: string } | { kind: 'broadcast' };
 
-/** The named members of one room, by channel and by name. */
-export class Room {
-  readonly members = new Map<string, Connection>();
-  private readonly byName = new Map<string, Connection>();
-  private joinCounter = 0;
-
-  constructor(readonly name: string) {}
-
-  memberNamed(name: string): Connection | undefined {
-    return this.byName.get(name);
-  }
-
-  /**
-   * Makes `conn` a member named `name`. 'taken' when another live member holds the name; 'full' when the
-   * room already has `maxSize` members. Only named sockets count, so silent ones cannot fill a room.
-   */
-  admit(conn: Connection, name: string, maxSize: number): Admission {
-    const holder = this.byName.get(name);
-    if (holder === conn) return 'ok';
-    if (holder) return 'taken';
-    if (this.members.size >= maxSize) return 'full';
-    conn.name = name;
-    conn.room = this;
-    this.byName.set(name, conn);
-    this.members.set(conn.channel, conn);
-    return 'ok';
-  }
-
-  /** Marks `member` as joined now and returns the members that joined before it. */
-  join(member: Connection): Connection[] {
-    const earlier: Connection[] = [];
-    for (const m of this.members.values()) {
-      if (
-        m !== member &&
-        m.joinSeq !== undefined &&
-        (member.joinSeq === undefined || m.joinSeq < member.joinSeq)
-      ) {
-        earlier.push(m);
-      }
-    }
-    // A repeated new-join keeps its first place, so it never reaches members who joined after it.
-    member.joinSeq ??= this.joinCounter++;
-    return earlier;
-  }
-
-  remove(member: Connection): void {
-    this.members.delete(member.channel);
-    if (member.name !== undefined && this.byName.get(member.name) === member) this.byName.delete(member.name);
-  }
-
-  get size(): number {
-    return this.members.size;
+export function routeOf(msg: ClientMessage): Route {
+  switch (msg.action) {
+    case 'new-join':
+      return { kind: 'join' };
+    case 'new-offer':
+    case 'new-answer':
+      return { kind: 'direct', to: (msg as NewOffer | NewAnswer).keyword.receiver_channel_name };
+    default:
+      return { kind: 'broadcast' };
   }
 }
 
-/** Every room of one server that has at least one member. */
-export class RoomRegistry {
-  private readonly rooms = new Map<string, Room>();
+/**
+ * The frame as the room receives it: serialised once, by the sender's server, with
+ * `receiver_channel_name` overwritten by the sender's channel (docs/protocol.md, Envelope).
+ */
+export function relayedFrame(msg: ClientMessage, fromChannel: string): { action: string; frame: string } {
+  const { custom: _custom, ...wire } = msg as ClientMessage & { custom?: true };
+  wire.keyword = { ...wire.keyword, receiver_channel_name: fromChannel };
+  return { action: actionLabel(msg.action), frame: JSON.stringify(wire) };
+}
 
-  get(name: string): Room | undefined {
-    return this.rooms.get(name);
+/** The members this server hosts, by room: what /healthz and /metrics count as this server's rooms. */
+export class LocalRooms {
+  private readonly rooms = new Map<string, Set<Connection>>();
+
+  add(conn: Connection): void {
+    let members = this.rooms.get(conn.roomName);
+    if (!members) {
+      members = new Set();
+      this.rooms.set(conn.roomName, members);
+    }
+    members.add(conn);
   }
 
-  /** Makes `conn` a member of its room under `name`, creating the room if need be. */
-  admit(conn: Connection, name: string, maxSize: number): Admission {
-    const room = this.rooms.get(conn.roomName) ?? new Room(conn.roomName);
-    const result = room.admit(conn, name, maxSize);
-    if (result === 'ok') this.rooms.set(room.name, room);
-    return result;
-  }
-
-  /** Drops `conn` from its room, if it is a member; an emptied room goes with it. */
   remove(conn: Connection): void {
-    const room = conn.room;
-    if (!room) return;
-    room.remove(conn);
-    if (room.size === 0 && this.rooms.get(room.name) === room) this.rooms.delete(room.name);
+    const members = this.rooms.get(conn.roomName);
+    if (!members?.delete(conn)) return;
+    if (members.size === 0) this.rooms.delete(conn.roomName);
   }
 
   get roomCount(): number {

@@ -10,7 +10,6 @@ export interface UpgradePolicy {
   allowedOrigins: string[];
   /** When set, `?token=` must be a valid room token (see auth.ts). */
   authSecret?: string;
-  nameTaken(room: string, name: string): boolean;
 }
 
 export type Admission =
@@ -19,7 +18,8 @@ export type Admission =
 
 /**
  * Decides a WebSocket upgrade before any socket exists (ws's example: every refusal is a real HTTP
- * status): the endpoint and room name, the Origin, the token, and a `?username=` already taken.
+ * status): the endpoint and room name, the Origin, the token, the `?username=`. Whether that name is
+ * taken is the room's shared state: the server asks its engine next (409).
  */
 export function admitUpgrade(req: IncomingMessage, policy: UpgradePolicy): Admission {
   const refuse = (status: number, reason: string): Admission => ({ ok: false, status, reason });
@@ -57,8 +57,6 @@ export function admitUpgrade(req: IncomingMessage, policy: UpgradePolicy): Admis
   if (username !== null) {
     const problem = usernameProblem(username);
     if (problem) return refuse(400, `username: ${problem.replace(/^peer/, 'it')}`);
-    if (policy.nameTaken(room, username))
-      return refuse(409, `username "${username}" is taken in room ${room}`);
   }
   return { ok: true, room, username, ...(expiresAtS === undefined ? {} : { expiresAtS }) };
 }
@@ -71,6 +69,7 @@ export function httpReason(status: number): string {
       403: 'Forbidden',
       404: 'Not Found',
       409: 'Conflict',
+      500: 'Internal Server Error',
       503: 'Service Unavailable',
     }[status] ?? 'Error'
   );

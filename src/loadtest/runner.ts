@@ -8,7 +8,12 @@ import type { BotSpec, PoolEvent } from './execute/messages.js';
 import { RunSampler } from './execute/sampler.js';
 import { RunAggregate } from './metrics/aggregate.js';
 import { clusterServerSummary } from './metrics/cluster-summary.js';
-import { fetchServerMetrics, type PromSnapshot, serverSummary } from './metrics/server-metrics.js';
+import {
+  fetchInstanceId,
+  fetchServerMetrics,
+  type PromSnapshot,
+  serverSummary,
+} from './metrics/server-metrics.js';
 import type { PlanSummary, RunFailure, RunSummary, ServerSummary } from './metrics/summary.js';
 import { buildSummary } from './metrics/summary-builder.js';
 import { parseThresholds } from './metrics/thresholds.js';
@@ -111,7 +116,10 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
     const urls = settings.urls ?? [server!.url];
     const url = urls[0]!;
     // One --url reads its /metrics before and after, as ever; several are also sampled while the run goes.
-    const remoteBefore = server || urls.length > 1 ? undefined : await fetchServerMetrics(url);
+    const single = !server && urls.length === 1;
+    const remoteBefore = single ? await fetchServerMetrics(url) : undefined;
+    // A few reads, so a load balancer's round robin shows itself.
+    const instanceBefore = single ? await Promise.all([0, 1, 2].map(() => fetchInstanceId(url))) : undefined;
     instances = urls.length > 1 ? await InstanceWatch.start(urls) : undefined;
 
     await hostsReady(pool, io.signal, broken.signal);
@@ -180,7 +188,7 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
         ? await embeddedServerSummary(server)
         : instances
           ? await instancesSummary(instances, plan, agg)
-          : await remoteServerSummary(url, remoteBefore),
+          : await remoteServerSummary(url, remoteBefore, instanceBefore),
       cores,
       machineCpuPct,
     });
@@ -252,9 +260,23 @@ async function embeddedServerSummary(server: EmbeddedServer): Promise<ServerSumm
   return { ...serverSummary('embedded', metrics, undefined, server.peakSockets), ...usage };
 }
 
-/** A --url server's view: what its /metrics counted during the run, when it has engage_ metrics. */
-async function remoteServerSummary(url: string, before: PromSnapshot | undefined): Promise<ServerSummary> {
+/**
+ * A --url server's view: what its /metrics counted during the run, when it has engage_ metrics, and when
+ * both reads reached the same instance (a load balancer may send them to two).
+ */
+async function remoteServerSummary(
+  url: string,
+  before: PromSnapshot | undefined,
+  instanceBefore: Array<string | undefined> = [],
+): Promise<ServerSummary> {
   const after = await fetchServerMetrics(url);
+  const named = new Set([...instanceBefore, await fetchInstanceId(url)].filter((id) => id !== undefined));
+  if (named.size > 1) {
+    return {
+      source: 'unavailable',
+      note: `${url} reaches several instances (its /healthz named ${[...named].join(', ')}), so its /metrics cannot be compared from start to end: give each instance with --url`,
+    };
+  }
   return after && before
     ? serverSummary('remote', after, before)
     : { source: 'unavailable', note: `no engage_ metrics at ${url.replace(/^ws/, 'http')}/metrics` };

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +36,24 @@ function engage(args: string[]) {
 async function messagesIn(serve: ServeProcess): Promise<number> {
   const s = parsePrometheus(await serve.metrics());
   return s.samples.filter((x) => x.name === 'engage_messages_in_total').reduce((n, x) => n + x.value, 0);
+}
+
+/** The smallest load balancer: each TCP connection to the next instance in turn (WebSocket upgrades pass). */
+async function roundRobin(ports: number[]): Promise<{ server: Server; url: string }> {
+  let next = 0;
+  const server = createServer((client) => {
+    const upstream = connect(ports[next++ % ports.length]!, '127.0.0.1');
+    client.pipe(upstream).pipe(client);
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, url: `ws://127.0.0.1:${(server.address() as { port: number }).port}` };
 }
 
 describe('engage loadtest --url A --url B --url C against three engage serve --redis', () => {
@@ -114,6 +133,40 @@ describe('engage loadtest --url A --url B --url C against three engage serve --r
     const page = readFileSync(html, 'utf8');
     expect(page).toContain('<h3>Instances</h3>');
     expect(page).toContain('<span class="tag">3 instances</span>');
+  }, 120_000);
+
+  it('through a round-robin load balancer: the mesh still forms, and one URL reaching several instances is no metric', async () => {
+    const lb = await roundRobin(serves.map((s) => Number(new URL(s.url).port)));
+    try {
+      const json = join(dir, 'balanced.json');
+      const { code, stdout, stderr } = await engage([
+        'loadtest',
+        '-n',
+        '10',
+        '--rooms',
+        '2',
+        '--url',
+        lb.url,
+        '--signaling-only',
+        '--ramp',
+        '20',
+        '--duration',
+        '2s',
+        '--threshold',
+        'links_failed:count==0',
+        '--json',
+        json,
+      ]);
+      expect(code, `${stdout}\n${stderr}`).toBe(0);
+      const r = JSON.parse(readFileSync(json, 'utf8')) as RunSummary;
+      expect(r.metrics.counters.links_connected).toBe(20);
+      expect(r.server.source).toBe('unavailable');
+      expect(r.server.note).toMatch(
+        new RegExp(`^${lb.url} reaches several instances \\(its /healthz named [abc], [abc], [abc]\\)`),
+      );
+    } finally {
+      lb.server.close();
+    }
   }, 120_000);
 
   it('werift bots, one on each instance: a full mesh with video both ways', async () => {

@@ -110,3 +110,21 @@ export async function fetchServerMetrics(wsUrl: string, timeoutMs = 3000): Promi
     return undefined;
   }
 }
+
+/**
+ * The instance id a server's /healthz names (engage serve --redis), or undefined. Behind a load balancer
+ * two reads of one URL can reach two instances: this tells them apart.
+ */
+export async function fetchInstanceId(wsUrl: string, timeoutMs = 3000): Promise<string | undefined> {
+  const u = new URL(wsUrl);
+  u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:';
+  u.pathname = '/healthz';
+  u.search = '';
+  try {
+    const res = await fetch(u, { signal: AbortSignal.timeout(timeoutMs) });
+    const body = (await res.json()) as { instance?: unknown };
+    return typeof body.instance === 'string' ? body.instance : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -103,7 +103,7 @@ export function registerLoadtest(program: Command, ctx: CommandContext): void {
         '  video_fps loss_pct jitter_ms rtt_ms chat_rtt_ms (trends: avg min max med p(N) count); bots_started bots_joined\n' +
         '  bots_failed links_expected links_connected links_failed signal_errors chat_sent chat_received (counters: count rate);\n' +
         '  generator_cpu_pct generator_rss_mb generator_loop_lag_ms (gauges: avg min max value)\n' +
-        "\nExamples:\n  engage loadtest -n 20\n  engage loadtest -n 5000 --rooms 1000 --signaling-only --ramp 500 --duration 10s\n  engage loadtest -n 12 --rooms 3 --url ws://10.0.0.5:8080 --threshold 'mesh_ready_ms:p(95)<3000' --json report.json --html report.html",
+        "\nExamples:\n  engage loadtest -n 20\n  engage loadtest -n 5000 --rooms 1000 --signaling-only --ramp 500 --duration 10s\n  engage loadtest -n 12 --rooms 3 --url ws://10.0.0.5:8080 --threshold 'mesh_ready_ms:p(95)<3000' --json report.json --html report.html\n  engage loadtest -n 30 --rooms 6 --url ws://10.0.0.5:8080 --url ws://10.0.0.6:8080 --url ws://10.0.0.7:8080   # a cluster: rooms spread over the instances, each one's /metrics read",
     )
     .action(async (flags: LoadtestFlags) => {
       if (!LOG_LEVELS.includes(flags.logLevel))

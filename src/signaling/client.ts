@@ -137,6 +137,8 @@ export class SignalingClient extends EventEmitter<ClientEvents> {
    */
   private early: string[] | undefined = [];
   private joined = false;
+  /** A new-join the server could not do (its shared state was unavailable), tried again after a pause. */
+  private joinRetry: { timer: NodeJS.Timeout | undefined; tries: number } = { timer: undefined, tries: 0 };
   private outage: { since: number; failed: number; timer?: NodeJS.Timeout } | undefined;
   /** The last outage and when it ended: a socket that drops again soon after carries it on. */
   private lastOutage: { since: number; failed: number; endedAt: number } | undefined;
@@ -367,6 +369,7 @@ export class SignalingClient extends EventEmitter<ClientEvents> {
   private finish(code: number, reason: string): void {
     if (this.stateValue === 'closed') return;
     clearTimeout(this.outage?.timer);
+    clearTimeout(this.joinRetry.timer);
     clearInterval(this.heartbeat);
     this.setState('closed');
     this.emit('closed', code, reason);
@@ -385,6 +388,22 @@ export class SignalingClient extends EventEmitter<ClientEvents> {
 
   private sendJoin(): void {
     this.send('new-join', { [SESSION_FIELD]: this.session });
+  }
+
+  /**
+   * The server's rooms are shared (engage serve --redis) and it could not reach them: nothing was done, so
+   * the join is sent again, after 250 ms doubling to 5 s. (A lost place in the room is a close, 4503, and
+   * a reconnect; this is for a socket that stays.)
+   */
+  private retryJoin(): void {
+    if (!this.joined || this.joinRetry.timer !== undefined) return;
+    const delay = Math.min(5000, 250 * 2 ** Math.min(this.joinRetry.tries, 5));
+    this.joinRetry.tries++;
+    this.joinRetry.timer = setTimeout(() => {
+      this.joinRetry.timer = undefined;
+      if (!this.closing) this.sendJoin();
+    }, delay);
+    this.joinRetry.timer.unref();
   }
 
   offer(channel: string, sdp: SessionDescriptionInit): void {
@@ -445,12 +464,14 @@ export class SignalingClient extends EventEmitter<ClientEvents> {
       case 'error': {
         const k = msg.keyword as { code: string; message?: unknown; ref?: unknown };
         this.log.warn({ code: k.code, ref: k.ref }, String(k.message ?? ''));
+        if (k.code === 'unavailable' && k.ref === 'new-join') this.retryJoin();
         this.emit('refused', k.code, String(k.message ?? ''), typeof k.ref === 'string' ? k.ref : undefined);
         return;
       }
       case 'new-join':
         if (msg.peer === this.opts.name) {
           this.channel ??= channel;
+          this.joinRetry.tries = 0;
           return;
         }
         if (channel === undefined) return this.invalid('new-join without receiver_channel_name');

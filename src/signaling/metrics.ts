@@ -79,7 +79,7 @@ export class SignalingMetrics {
   });
   readonly relayLatency = new Histogram({
     name: 'engage_relay_latency_seconds',
-    help: 'Time from receiving a client message to handing it to every recipient socket',
+    help: 'Time from receiving a client message to the room engine having relayed it (in memory: handed to every recipient socket; with --redis: sequenced and published by Redis)',
     buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
     registers: [this.registry],
   });

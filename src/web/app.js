@@ -27,6 +27,7 @@ const CLOSE_MESSAGES = {
     'The server refused this page: it needs a valid token (or the token has expired).',
   [CLOSE_CODES['room-full']]: 'The room is full.',
   [CLOSE_CODES['join-timeout']]: 'The server closed the connection: the page did not join in time.',
+  [CLOSE_CODES.rejoin]: "The server lost this page's place in the room: reload the page to join again.",
 };
 
 /** @param {string} id */

@@ -32,8 +32,8 @@ describe('engage serve --redis: two processes, one room', () => {
 
   it('relays the join dance between members on different instances, and peer-left', async () => {
     const [a, b] = serves as [ServeProcess, ServeProcess];
-    expect((await a.health()).body).toMatchObject({ status: 'ok', instance: 'a', engine: 'ready' });
-    expect((await b.health()).body).toMatchObject({ status: 'ok', instance: 'b' });
+    expect(await a.health()).toMatchObject({ status: 'ok', instance: 'a', engine: 'ready' });
+    expect(await b.health()).toMatchObject({ status: 'ok', instance: 'b' });
     const alice = await join(a, 'r', 'alice');
     const bob = await join(b, 'r', 'bob');
     const heard = await alice.client.next((m) => m.action === 'new-join' && m.peer === 'bob');

@@ -1,62 +1,64 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 
 const BIN = fileURLToPath(new URL('../../bin/engage.js', import.meta.url));
 
 /**
- * A real `engage serve` process (from dist/, so build first): what a test kills with -9, pauses, or
- * reads the command line's output of.
+ * A real `engage serve` process (the built CLI, as a user runs it; build first), watched for any exit:
+ * what the fuzz test hammers and what the cluster tests kill with -9.
  */
 export class ServeProcess {
   stderr = '';
-  readonly exited: Promise<number | null>;
+  /** Set when the process exits, for whatever reason. */
+  exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  private readonly exited: Promise<void>;
 
   private constructor(
     private readonly child: ChildProcess,
     readonly url: string,
   ) {
-    child.stderr?.on('data', (d: Buffer) => {
-      this.stderr += d.toString();
+    child.stderr!.on('data', (d) => {
+      this.stderr += d;
     });
-    this.exited =
-      child.exitCode !== null
-        ? Promise.resolve(child.exitCode)
-        : new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        this.exit = { code, signal };
+        resolve();
+      }),
+    );
   }
 
-  /** `engage serve --port 0 ...args`; resolves with its real URL once it listens. */
+  /** `engage serve --port 0 ...args`; resolves once it prints its URL. */
   static async start(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
-    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--log-level', 'warn', ...args], {
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...env },
     });
     let out = '';
-    let err = '';
-    child.stderr?.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
+    let early = '';
+    const onErr = (d: Buffer) => {
+      early += d;
+    };
+    child.stderr!.on('data', onErr);
     const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`engage serve did not listen within 15 s:\n${err}`)),
-        15_000,
-      );
-      child.stdout?.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /ws:\/\/127\.0\.0\.1:\d+/.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[0]);
+      const onData = (d: Buffer) => {
+        out += d;
+        const found = /ws:\/\/127\.0\.0\.1:\d+/.exec(out)?.[0];
+        if (found) {
+          child.stdout!.off('data', onData);
+          child.off('exit', onExit);
+          resolve(found);
         }
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`engage serve exited (${code}) before listening:\n${err}`));
-      });
+      };
+      const onExit = () => reject(new Error(`engage serve exited before printing its URL: ${out}${early}`));
+      child.stdout!.on('data', onData);
+      child.once('exit', onExit);
     });
-    child.stdout?.resume();
+    child.stderr!.off('data', onErr);
+    // Keep draining stdout so the child can never block on a full pipe.
+    child.stdout!.resume();
     const p = new ServeProcess(child, url);
-    p.stderr = err;
+    p.stderr = early;
     return p;
   }
 
@@ -64,36 +66,62 @@ export class ServeProcess {
     return this.child.pid!;
   }
 
-  get httpUrl(): string {
+  get http(): string {
     return this.url.replace(/^ws/, 'http');
   }
 
-  async health(): Promise<{ status: number; body: Record<string, unknown> }> {
-    const res = await fetch(`${this.httpUrl}/healthz`);
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  async metric(line: string): Promise<number> {
+    const text = await this.metrics();
+    const escaped = line.replace(/[{}]/g, '\\$&');
+    const m = new RegExp(`^${escaped} (\\S+)$`, 'm').exec(text);
+    if (!m) throw new Error(`no metric ${line} in /metrics`);
+    return Number(m[1]);
   }
 
   async metrics(): Promise<string> {
-    return (await fetch(`${this.httpUrl}/metrics`)).text();
+    return (await fetch(`${this.http}/metrics`)).text();
   }
 
-  /** kill -9: no cleanup of any kind. */
+  async health(): Promise<{
+    status: string;
+    rooms: number;
+    sockets: number;
+    uncaught_errors: number;
+    instance?: string;
+    engine?: string;
+  }> {
+    return (await fetch(`${this.http}/healthz`)).json() as never;
+  }
+
+  /** The HTTP status of /healthz (200 while it serves rooms, 503 otherwise). */
+  async healthStatus(): Promise<number> {
+    const res = await fetch(`${this.http}/healthz`);
+    await res.arrayBuffer();
+    return res.status;
+  }
+
+  /** Ctrl-C, as a user stops it; resolves with the exit code. */
+  async stop(): Promise<number | null> {
+    if (!this.exit) {
+      this.child.kill('SIGINT');
+      await this.exited;
+    }
+    return this.exit!.code;
+  }
+
+  /** kill -9: no cleanup of any kind; resolves once it is gone. */
   async kill(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    if (this.exit) return;
     this.child.kill('SIGCONT');
     this.child.kill('SIGKILL');
     await this.exited;
   }
 
-  /** SIGTERM, as an orchestrator stops it; resolves with the exit code. */
-  async stop(): Promise<number | null> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode;
-    this.child.kill('SIGTERM');
-    return this.exited;
+  pause(): void {
+    if (!this.exit) this.child.kill('SIGSTOP');
   }
-}
 
-export async function exitCodeOf(child: ChildProcess): Promise<number | null> {
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return code;
+  resume(): void {
+    if (!this.exit) this.child.kill('SIGCONT');
+  }
 }

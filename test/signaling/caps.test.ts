@@ -5,12 +5,6 @@ import { SignalingServer } from '../../src/signaling/server.js';
 import { OFFER_SDP, type TestClient, upgradeStatus } from '../helpers/client.js';
 import { useServer } from '../helpers/server.js';
 
-const health = async (url: string) =>
-  (await fetch(`${url.replace(/^ws/, 'http')}/healthz`)).json() as Promise<{
-    rooms: number;
-    sockets: number;
-  }>;
-
 async function until(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -35,7 +29,7 @@ describe('--join-timeout', () => {
     expect(named.ws.readyState).toBe(WebSocket.OPEN);
     // The pending socket was never a member: nobody heard it leave.
     expect(joined.messages.some((m) => m.action === 'peer-left')).toBe(false);
-    expect(await health(s.url)).toMatchObject({ rooms: 1, sockets: 2 });
+    expect(await s.health()).toMatchObject({ rooms: 1, sockets: 2 });
   });
 });
 
@@ -43,12 +37,17 @@ describe('--max-sockets', () => {
   const s = useServer({ maxSockets: 3 });
 
   it('answers upgrades beyond the cap with 503 and lets one in again once a socket goes', async () => {
-    const open = [await s.connect('r'), await s.connect('q'), await s.connect('r', { username: 'x' })];
+    // The cap is per server: with several instances, all of it on the first.
+    const open = [
+      await s.connect('r', { instance: 0 }),
+      await s.connect('q', { instance: 0 }),
+      await s.connect('r', { username: 'x', instance: 0 }),
+    ];
     expect(await upgradeStatus(s.url, '/room/r/')).toBe(503);
     expect(await upgradeStatus(s.url, '/room/other/?username=y')).toBe(503);
     open[0]!.close();
     await open[0]!.closed;
-    await until(async () => (await health(s.url)).sockets === 2, 'the server to see the close');
+    await until(() => s.server.stats.sockets === 2, 'the server to see the close');
     expect(await upgradeStatus(s.url, '/room/r/')).toBe(101);
     const metrics = await (await fetch(`${s.url.replace(/^ws/, 'http')}/metrics`)).text();
     expect(metrics).toMatch(/^engage_upgrades_refused_total\{status="503"\} 2$/m);
@@ -130,10 +129,10 @@ describe('unnamed sockets', () => {
 
   it('neither fill a room nor make one: the registry holds rooms of named members only', async () => {
     await Promise.all(Array.from({ length: 5 }, () => s.connect('r')));
-    expect(await health(s.url)).toMatchObject({ rooms: 0, sockets: 5 });
+    expect(await s.health()).toMatchObject({ rooms: 0, sockets: 5 });
     const a = await s.join('r', 'a');
     await s.join('r', 'b');
-    expect(await health(s.url)).toMatchObject({ rooms: 1, sockets: 7 });
+    expect(await s.health()).toMatchObject({ rooms: 1, sockets: 7 });
     // An offer to a pending socket's channel is unknown-target: only members are targets.
     a.client.say('a', 'new-offer', { sdp: OFFER_SDP, receiver_channel_name: 'specific.engage!pending' });
     await a.client.nextError('unknown-target');
@@ -143,9 +142,9 @@ describe('unnamed sockets', () => {
     const clients: TestClient[] = [];
     for (let i = 0; i < 4; i++) clients.push((await s.join(`r${i}`, 'a')).client);
     clients.push(await s.connect('pending'));
-    expect(await health(s.url)).toMatchObject({ rooms: 4, sockets: 5 });
+    expect(await s.health()).toMatchObject({ rooms: 4, sockets: 5 });
     for (const c of clients) c.close();
-    await until(async () => (await health(s.url)).sockets === 0, 'every socket to close');
-    expect(await health(s.url)).toMatchObject({ rooms: 0, sockets: 0 });
+    await until(async () => (await s.health()).sockets === 0, 'every socket to close');
+    expect(await s.health()).toMatchObject({ rooms: 0, sockets: 0 });
   });
 });

@@ -23,9 +23,9 @@ import { WebSocket } from 'ws';
 import { FAILURE_POINTS } from '../../src/signaling/metrics.js';
 import { ERROR_CODES } from '../../src/signaling/protocol.js';
 import { ANSWER_SDP, OFFER_SDP, TestClient } from '../helpers/client.js';
+import { ServeProcess } from '../helpers/serve-process.js';
 import { buildFrame, frameCase } from './fuzz/frames.js';
 import { FuzzMember, RoomModel } from './fuzz/room-model.js';
-import { ServeProcess } from './fuzz/serve-process.js';
 import { runThrowaway, throwawayCase } from './fuzz/throwaways.js';
 import { sendUpgrade, upgradeCase } from './fuzz/upgrades.js';
 

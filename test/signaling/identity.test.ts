@@ -7,7 +7,8 @@ describe('identity', () => {
 
   it('refuses a taken ?username= at the upgrade with 409; other rooms are free', async () => {
     await s.connect('r', { username: 'alice' });
-    expect(await upgradeStatus(s.url, '/room/r/?username=alice')).toBe(409);
+    // With several instances, asked of another one than alice's.
+    expect(await upgradeStatus(s.urlFor('r'), '/room/r/?username=alice')).toBe(409);
     expect(await upgradeStatus(s.url, '/room/other/?username=alice')).toBe(101);
   });
 

@@ -240,6 +240,7 @@ export function clusterTable(config, results) {
     (x) => x.fixed.serversCpuUsPerMsg,
   );
   row('  Redis CPU us per msg', (x) => (x.fixed.redis ? fmt1(x.fixed.redis.cpuUsPerMsg) : '-'));
+  row('  other load on the machine, cores (max)', (x) => fmt2(x.fixed.othersCoresMax));
   row('  lost / errors / misrouted', (x) => counts(x.fixed));
   section(`saturation: ${config.window} in flight, ${config.clusterSatDuration} s per setup`);
   row(
@@ -293,5 +294,19 @@ export function clusterTable(config, results) {
         `${fmtInt(r.netInBytesPerMsg)} B in / ${fmtInt(r.netOutBytesPerMsg)} B out; by command: ${calls}`,
     );
   }
+  const others = Math.max(
+    ...names.flatMap((n) => [s[n].fixed.othersCoresMax, s[n].saturation.othersCoresMax]),
+  );
+  if (others >= 0.25) {
+    out.push(
+      `note: other processes used up to ${fmt2(others)} cores during the cluster turns: every setup shared the ` +
+        'machine with them, and the Redis setups need three processes (instance, Redis, instance) scheduled per ' +
+        'message; trust the per-message costs and the counts more than the msgs/s and the latency tails.',
+    );
+  }
+  out.push(
+    'note: every process here shares the same cores: two instances cannot beat one on this machine; the ' +
+      "ratios are costs, not a cluster's capacity (docs/cluster-sizing.md).",
+  );
   return out.join('\n');
 }

@@ -200,8 +200,9 @@ export async function closeSockets(sockets, timeoutMs = 3000) {
 }
 
 class Client {
-  constructor(fleet, index, room, name) {
+  constructor(fleet, index, room, name, url) {
     this.fleet = fleet;
+    this.url = url;
     this.index = index;
     this.room = room;
     this.name = name;
@@ -224,7 +225,7 @@ class Client {
   /** Opens the socket and does the newcomer's half of the dance; resolves when every mate has answered. */
   async join(earlierCount) {
     const started = performance.now();
-    const url = `${this.fleet.url}/room/${this.room.name}/?username=${encodeURIComponent(this.name)}`;
+    const url = `${this.url}/room/${this.room.name}/?username=${encodeURIComponent(this.name)}`;
     this.ws = await openSocket(url);
     this.ws.on('message', (data) => this.fleet.onMessage(this, data));
     this.ws.on('error', () => {});
@@ -322,14 +323,16 @@ class Client {
 }
 
 /**
- * Many clients in many rooms against one server.
+ * Many clients in many rooms against one server, or against several instances sharing rooms (`url` an
+ * array): member m of room r then connects to instance (r + m) mod n, so every room spans the instances.
  * join() does the dance; then a phase is startPhase(), any number of measured slices (fixedRate() or
  * saturate(), each with its own warm-up and drain), and phaseResult() over all of them. Slices let the bench
  * interleave the two servers in short turns, so a stretch of machine noise hits both alike.
  */
 export class Fleet {
   constructor(url, { rooms, perRoom, sdpBytes }) {
-    this.url = url;
+    const urls = Array.isArray(url) ? url : [url];
+    this.url = urls[0];
     this.offerSdp = syntheticSdp('offer', sdpBytes);
     this.answerSdp = syntheticSdp('answer', sdpBytes);
     this.rooms = [];
@@ -338,7 +341,13 @@ export class Fleet {
     for (let r = 0; r < rooms; r++) {
       const room = { name: `bench-${tag}-${r}`, clients: [] };
       for (let m = 0; m < perRoom; m++) {
-        const client = new Client(this, this.clients.length, room, `user-${r}-${m}`);
+        const client = new Client(
+          this,
+          this.clients.length,
+          room,
+          `user-${r}-${m}`,
+          urls[(r + m) % urls.length],
+        );
         room.clients.push(client);
         this.clients.push(client);
       }

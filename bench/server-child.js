@@ -1,6 +1,7 @@
 /**
  * One server under test, in a process of its own (forked by bench/signaling.js), so the load generator does
- * not share its event loop. argv[2] is a JSON config: {kind: 'engage' | 'ceiling', rate?, maxRoomSize?}.
+ * not share its event loop. argv[2] is a JSON config: {kind: 'engage' | 'ceiling', rate?, maxRoomSize?, redis?}
+ * (redis: {url, instanceId}, an engage instance sharing rooms through Redis, as `engage serve --redis`).
  *
  * IPC: it first sends {id: 0, url}; then answers each {id, cmd} with {id, ...}:
  *   mem    -> after forced GCs: rss, heapUsed, heapTotal, external, arrayBuffers (bytes)
@@ -28,6 +29,7 @@ async function startServer() {
       port: 0,
       rate: cfg.rate,
       maxRoomSize: cfg.maxRoomSize,
+      ...(cfg.redis ? { redis: cfg.redis } : {}),
     });
     return { url: server.url, sockets: () => server.stats.sockets, close: () => server.close() };
   }

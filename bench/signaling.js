@@ -10,22 +10,23 @@
  *      aggregate rate (open loop), each stamped with performance.now() -> delivered msgs/s, relay latency;
  *   3. saturation: both servers up again, closed loop with a bounded window of offers in flight -> max
  *      delivered msgs/s and the engage/ceiling ratio.
- * In phases 2 and 3 the load alternates between the two servers in short slices (A B B A A B ...), so the
- * noise of a shared, 2-core machine falls on both alike and the ratios compare like with like.
+ *   4. cluster (bench/cluster.js): the same load against one in-memory engage instance, one on Redis and two
+ *      on Redis (a real redis-server on loopback), fixed rate and saturation -> delivered msgs/s, relay
+ *      latency and their ratio to in-memory, and Redis's CPU, commands and bytes per relayed message.
+ * In phases 2 to 4 the load alternates between the servers in short slices (A B B A A B ...), so the
+ * noise of a shared, 2-core machine falls on each alike and the ratios compare like with like.
  * Every loop and wait is bounded; sockets and children are closed at the end. Exit code 0 even when a goal
  * fails (the FAIL is printed); 1 only when the bench itself could not run.
  */
-import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { clusterPhase, clusterTable } from './cluster.js';
 import { closeSockets, Fleet, openSocket, pool } from './load.js';
-
-const SERVER_CHILD = fileURLToPath(new URL('./server-child.js', import.meta.url));
+import { killChildren, ServerProcess, withServer } from './server-process.js';
 
 const GOALS = {
   /** engage's delivered msgs/s at saturation over the ceiling's. */
@@ -45,7 +46,7 @@ const ENGAGE_SATURATION_RATE = 1e9;
 const DISTURBED_CORES = 0.25;
 
 const KINDS = ['engage', 'ceiling'];
-const PHASES = ['memory', 'fixed', 'saturation'];
+const PHASES = ['memory', 'fixed', 'saturation', 'cluster'];
 
 const FLAGS = {
   rooms: { default: 100, min: 1, max: 10_000, help: 'rooms in the load phases' },
@@ -58,6 +59,16 @@ const FLAGS = {
   window: { default: 400, min: 1, max: 100_000, help: 'saturation: offers in flight' },
   warmup: { default: 0.25, min: 0, max: 30, help: 'unmeasured seconds of load at the start of each turn' },
   idle: { default: 2000, min: 10, max: 15_000, help: 'idle connections for the memory phase' },
+  'cluster-rooms': { default: 100, min: 1, max: 10_000, help: 'cluster: rooms per setup' },
+  'cluster-per-room': { default: 5, min: 2, max: 50, help: 'cluster: clients per room' },
+  'cluster-rate': { default: 2000, min: 1, max: 1_000_000, help: 'cluster: fixed rate, offers/s' },
+  'cluster-duration': { default: 6, min: 1, max: 120, help: 'cluster: fixed rate, measured s per setup' },
+  'cluster-sat-duration': {
+    default: 4,
+    min: 0.5,
+    max: 60,
+    help: 'cluster: saturation, measured s per setup',
+  },
   'sdp-bytes': { default: 4096, min: 200, max: 60_000, help: 'synthetic SDP size in each offer/answer' },
 };
 
@@ -119,119 +130,6 @@ function parseConfig() {
 const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
 
 // ---- server processes -----------------------------------------------------------------------------------
-
-const children = new Set();
-
-class ServerProcess {
-  static async start(kind, options = {}, profileDir) {
-    const execArgv = [
-      '--expose-gc',
-      ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
-    ];
-    if (profileDir) execArgv.push('--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, kind)}`);
-    const child = fork(SERVER_CHILD, [JSON.stringify({ kind, ...options })], {
-      execArgv,
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    children.add(child);
-    const proc = new ServerProcess(kind, child);
-    const ready = await proc.waitFor(0, 15_000);
-    proc.url = ready.url;
-    return proc;
-  }
-
-  constructor(kind, child) {
-    this.kind = kind;
-    this.child = child;
-    this.nextId = 1;
-    this.pending = new Map();
-    this.exited = new Promise((resolve) => child.once('exit', resolve));
-    child.on('message', (m) => {
-      const waiter = this.pending.get(m.id);
-      if (waiter) {
-        this.pending.delete(m.id);
-        waiter.resolve(m);
-      }
-    });
-    child.once('exit', (code, signal) => {
-      children.delete(child);
-      for (const w of this.pending.values()) w.reject(new Error(`${kind} server exited (${code ?? signal})`));
-      this.pending.clear();
-    });
-  }
-
-  waitFor(id, timeoutMs) {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new Error(`${this.kind} server did not answer within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.pending.set(id, {
-        resolve: (m) => {
-          clearTimeout(timer);
-          resolve(m);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      });
-    });
-  }
-
-  async request(cmd, timeoutMs = 15_000) {
-    const id = this.nextId++;
-    const answer = this.waitFor(id, timeoutMs);
-    this.child.send({ id, cmd });
-    const m = await answer;
-    if (m.error) throw new Error(m.error);
-    return m;
-  }
-
-  async close() {
-    if (this.child.exitCode === null && this.child.signalCode === null) {
-      if (this.child.connected) this.child.send({ id: -1, cmd: 'close' });
-      const exited = await Promise.race([this.exited.then(() => true), sleep(5000).then(() => false)]);
-      if (!exited) {
-        this.child.kill('SIGKILL');
-        await this.exited;
-      }
-    }
-  }
-
-  /** Waits (bounded) until the server counts `n` open sockets. */
-  async waitSockets(n, timeoutMs = 10_000) {
-    const until = performance.now() + timeoutMs;
-    let seen;
-    do {
-      seen = (await this.request('sockets')).sockets;
-      if (seen === n) return;
-      await sleep(20);
-    } while (performance.now() < until);
-    throw new Error(`${this.kind} server has ${seen} sockets, expected ${n}`);
-  }
-}
-
-function killChildren() {
-  for (const child of children) child.kill('SIGKILL');
-}
-process.on('exit', killChildren);
-for (const sig of ['SIGINT', 'SIGTERM']) {
-  process.on(sig, () => {
-    killChildren();
-    process.exit(130);
-  });
-}
-
-/** Starts a server, runs `fn` with it, and always closes it. */
-async function withServer(kind, options, profileDir, fn) {
-  const server = await ServerProcess.start(kind, options, profileDir);
-  try {
-    return await fn(server);
-  } finally {
-    await server.close();
-  }
-}
 
 /** A CPU / event-loop window in this (the load generator's) process. */
 function clientWindow() {
@@ -715,7 +613,15 @@ async function main() {
         config.duration +
         config.satDuration +
         (turns(config.duration, config.slice) + turns(config.satDuration, config.satSlice)) *
-          (config.warmup + 4));
+          (config.warmup + 4)) +
+    (has('cluster')
+      ? 3 *
+        (40 +
+          config.clusterDuration +
+          config.clusterSatDuration +
+          (turns(config.clusterDuration, config.slice) + turns(config.clusterSatDuration, config.satSlice)) *
+            (config.warmup + 4))
+      : 0);
   const watchdog = setTimeout(() => {
     log(`gave up after ${budgetS} s`);
     killChildren();
@@ -744,6 +650,7 @@ async function main() {
     const r = await loadPhase('saturation', config);
     for (const kind of kinds) results[kind].saturation = r[kind];
   }
+  if (has('cluster')) results.cluster = await clusterPhase(config, log);
   const analysis = analyse(config, results);
   const runtimeS = (performance.now() - started) / 1000;
   log(`done in ${runtimeS.toFixed(1)} s`);
@@ -752,7 +659,10 @@ async function main() {
     const doc = { config: cfg, goals: GOALS, node: process.version, runtimeS, results, ...analysis };
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   } else {
-    process.stdout.write(`${table(config, results, analysis)}\n`);
+    const others = config.phases.some((p) => p !== 'cluster');
+    if (others) process.stdout.write(`${table(config, results, analysis)}\n`);
+    if (results.cluster)
+      process.stdout.write(`${others ? '\n' : ''}${clusterTable(config, results.cluster)}\n`);
   }
   clearTimeout(watchdog);
 }

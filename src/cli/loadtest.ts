@@ -13,7 +13,7 @@ import { collect, intArg, positiveNumberArg } from './options.js';
 interface LoadtestFlags {
   bots: number;
   rooms: number;
-  url?: string;
+  url?: string[];
   duration: string;
   ramp: number;
   grace: string;
@@ -50,7 +50,11 @@ export function registerLoadtest(program: Command, ctx: CommandContext): void {
     )
     .option('-n, --bots <n>', 'number of bots', intArg(1, 100_000), 20)
     .option('--rooms <n>', 'rooms to spread the bots over (round robin)', intArg(1, 100_000), 1)
-    .option('--url <url>', 'signaling server to test (default: an embedded engage serve)')
+    .option(
+      '--url <url>',
+      "signaling server to test (default: an embedded engage serve); repeat it for several instances sharing rooms (engage serve --redis): each room's members are spread over them",
+      collect,
+    )
     .option('--duration <time>', 'how long bots stay after the last one joined', '30s')
     .option('--ramp <n>', 'bots joining per second', positiveNumberArg, 5)
     .option('--grace <time>', 'time bots get to leave before they are cancelled', '10s')
@@ -99,7 +103,7 @@ export function registerLoadtest(program: Command, ctx: CommandContext): void {
         '  video_fps loss_pct jitter_ms rtt_ms chat_rtt_ms (trends: avg min max med p(N) count); bots_started bots_joined\n' +
         '  bots_failed links_expected links_connected links_failed signal_errors chat_sent chat_received (counters: count rate);\n' +
         '  generator_cpu_pct generator_rss_mb generator_loop_lag_ms (gauges: avg min max value)\n' +
-        "\nExamples:\n  engage loadtest -n 20\n  engage loadtest -n 5000 --rooms 1000 --signaling-only --ramp 500 --duration 10s\n  engage loadtest -n 12 --rooms 3 --url ws://10.0.0.5:8080 --threshold 'mesh_ready_ms:p(95)<3000' --json report.json --html report.html",
+        "\nExamples:\n  engage loadtest -n 20\n  engage loadtest -n 5000 --rooms 1000 --signaling-only --ramp 500 --duration 10s\n  engage loadtest -n 12 --rooms 3 --url ws://10.0.0.5:8080 --threshold 'mesh_ready_ms:p(95)<3000' --json report.json --html report.html\n  engage loadtest -n 30 --rooms 6 --url ws://10.0.0.5:8080 --url ws://10.0.0.6:8080 --url ws://10.0.0.7:8080   # a cluster: rooms spread over the instances, each one's /metrics read",
     )
     .action(async (flags: LoadtestFlags) => {
       if (!LOG_LEVELS.includes(flags.logLevel))
@@ -127,7 +131,7 @@ export function registerLoadtest(program: Command, ctx: CommandContext): void {
         {
           bots: flags.bots,
           rooms: flags.rooms,
-          url: flags.url,
+          urls: flags.url,
           durationMs: duration('--duration', flags.duration),
           rampPerS: flags.ramp,
           graceMs: duration('--grace', flags.grace),

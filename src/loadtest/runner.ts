@@ -3,10 +3,17 @@ import { silentLogger } from '../util/log.js';
 import { EmbeddedServer } from './execute/embedded-server.js';
 import { execute, hostsReady, type Phase } from './execute/executor.js';
 import { failOnPurposeFromEnv, HostPool } from './execute/host-pool.js';
+import { InstanceWatch } from './execute/instance-watch.js';
 import type { BotSpec, PoolEvent } from './execute/messages.js';
 import { RunSampler } from './execute/sampler.js';
 import { RunAggregate } from './metrics/aggregate.js';
-import { fetchServerMetrics, type PromSnapshot, serverSummary } from './metrics/server-metrics.js';
+import { clusterServerSummary } from './metrics/cluster-summary.js';
+import {
+  fetchInstanceId,
+  fetchServerMetrics,
+  type PromSnapshot,
+  serverSummary,
+} from './metrics/server-metrics.js';
 import type { PlanSummary, RunFailure, RunSummary, ServerSummary } from './metrics/summary.js';
 import { buildSummary } from './metrics/summary-builder.js';
 import { parseThresholds } from './metrics/thresholds.js';
@@ -52,7 +59,12 @@ export interface LoadtestResult {
 export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promise<LoadtestResult> {
   const settings = resolveSettings(opts);
   const thresholds = parseThresholds(opts.thresholds);
-  const plan = makePlan({ bots: opts.bots, rooms: opts.rooms, rampPerS: opts.rampPerS });
+  const plan = makePlan({
+    bots: opts.bots,
+    rooms: opts.rooms,
+    rampPerS: opts.rampPerS,
+    instances: settings.urls?.length ?? 1,
+  });
   // Loading the clips validates them: a file the source cannot send is a usage error now, not in a bot.
   const media =
     settings.mode === 'signaling-only'
@@ -89,19 +101,26 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
   let server: EmbeddedServer | undefined;
   let pool: HostPool | undefined;
   let sampler: RunSampler | undefined;
+  let instances: InstanceWatch | undefined;
   try {
-    io.starting?.({ workers, embeddedServer: settings.url === undefined });
+    io.starting?.({ workers, embeddedServer: settings.urls === undefined });
     // Workers load while the server starts.
     pool = await HostPool.start({ workers, onEvent: onPoolEvent, failOnPurpose: failOnPurposeFromEnv() });
-    server = settings.url
+    server = settings.urls
       ? undefined
       : await EmbeddedServer.start({
           maxRoomSize: Math.max(50, ...[...plan.rooms.values()].map((r) => r.length)),
           logLevel: logger.level,
           onFailed: (reason) => fail({ component: 'embedded-server', reason, bots: 0 }),
         });
-    const url = settings.url ?? server!.url;
-    const remoteBefore = server ? undefined : await fetchServerMetrics(url);
+    const urls = settings.urls ?? [server!.url];
+    const url = urls[0]!;
+    // One --url reads its /metrics before and after, as ever; several are also sampled while the run goes.
+    const single = !server && urls.length === 1;
+    const remoteBefore = single ? await fetchServerMetrics(url) : undefined;
+    // A few reads, so a load balancer's round robin shows itself.
+    const instanceBefore = single ? await Promise.all([0, 1, 2].map(() => fetchInstanceId(url))) : undefined;
+    instances = urls.length > 1 ? await InstanceWatch.start(urls) : undefined;
 
     await hostsReady(pool, io.signal, broken.signal);
     // The run starts now that bots can start: start-up is not part of its duration.
@@ -133,7 +152,7 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
     const outcome = await execute({
       plan,
       pool,
-      spec: (bot) => botSpec(plan, bot, url, settings),
+      spec: (bot) => botSpec(plan, bot, urls[bot.instance]!, settings),
       durationMs: settings.durationMs,
       graceMs: settings.graceMs,
       interrupt: io.signal,
@@ -147,6 +166,7 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
     const durationS = Math.round(sampler.elapsedS() * 10) / 10;
     const machineCpuPct = sampler.machineCpuPct();
     sampler.close();
+    instances?.close();
     await pool.close();
     if (internalError !== undefined) throw internalError;
     agg.finish();
@@ -159,11 +179,16 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
       interrupted: outcome.end === 'interrupted',
       failures,
       url,
+      urls,
       embeddedServer: server !== undefined,
       plan: planSummary(plan, opts, settings, workers, media),
       thresholds,
       agg,
-      server: server ? await embeddedServerSummary(server) : await remoteServerSummary(url, remoteBefore),
+      server: server
+        ? await embeddedServerSummary(server)
+        : instances
+          ? await instancesSummary(instances, plan, agg)
+          : await remoteServerSummary(url, remoteBefore, instanceBefore),
       cores,
       machineCpuPct,
     });
@@ -172,6 +197,7 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
     return { summary, failedThresholds: summary.thresholds.filter((r) => !r.ok).length };
   } finally {
     sampler?.close();
+    instances?.close();
     await pool?.close();
     await server?.close();
   }
@@ -234,10 +260,35 @@ async function embeddedServerSummary(server: EmbeddedServer): Promise<ServerSumm
   return { ...serverSummary('embedded', metrics, undefined, server.peakSockets), ...usage };
 }
 
-/** A --url server's view: what its /metrics counted during the run, when it has engage_ metrics. */
-async function remoteServerSummary(url: string, before: PromSnapshot | undefined): Promise<ServerSummary> {
+/**
+ * A --url server's view: what its /metrics counted during the run, when it has engage_ metrics, and when
+ * both reads reached the same instance (a load balancer may send them to two).
+ */
+async function remoteServerSummary(
+  url: string,
+  before: PromSnapshot | undefined,
+  instanceBefore: Array<string | undefined> = [],
+): Promise<ServerSummary> {
   const after = await fetchServerMetrics(url);
+  const named = new Set([...instanceBefore, await fetchInstanceId(url)].filter((id) => id !== undefined));
+  if (named.size > 1) {
+    return {
+      source: 'unavailable',
+      note: `${url} reaches several instances (its /healthz named ${[...named].join(', ')}), so its /metrics cannot be compared from start to end: give each instance with --url`,
+    };
+  }
   return after && before
     ? serverSummary('remote', after, before)
     : { source: 'unavailable', note: `no engage_ metrics at ${url.replace(/^ws/, 'http')}/metrics` };
+}
+
+/** Several --url instances: each one's bots and /metrics, and their sum. */
+async function instancesSummary(watch: InstanceWatch, plan: Plan, agg: RunAggregate): Promise<ServerSummary> {
+  const after = await Promise.all(watch.urls.map((url) => fetchServerMetrics(url)));
+  const views = watch.readings().map((r, i) => ({
+    ...r,
+    after: after[i],
+    bots: plan.bots.filter((b) => b.instance === i).map((b) => b.name),
+  }));
+  return clusterServerSummary(views, agg, watch.peakSockets);
 }

@@ -11,6 +11,8 @@ export interface FixtureOptions {
   points?: number;
   /** A run whose worker 1 crashed 40 s in: run.failures set, its 15 bots failed, the run cut short. */
   failed?: boolean;
+  /** The same run against three --url instances (one of whose /metrics did not answer at the end). */
+  cluster?: boolean;
 }
 
 /** A small seeded PRNG so every fixture is the same, run after run. */
@@ -105,8 +107,9 @@ export function fixtureSummary(options: FixtureOptions = {}): RunSummary {
             },
           ]
         : [],
-      url: 'ws://127.0.0.1:41877/ws',
-      embeddedServer: true,
+      url: options.cluster ? CLUSTER_URLS[0] : 'ws://127.0.0.1:41877/ws',
+      urls: options.cluster ? [...CLUSTER_URLS] : ['ws://127.0.0.1:41877/ws'],
+      embeddedServer: !options.cluster,
     },
     plan: {
       mode: 'media',
@@ -166,19 +169,21 @@ export function fixtureSummary(options: FixtureOptions = {}): RunSummary {
       },
     },
     signalErrors: { 'room-full': 1 },
-    server: {
-      source: 'embedded',
-      messagesIn: 1_842,
-      messagesOut: 7_310,
-      errors: { 'room-full': 1 },
-      peakSockets: 60,
-      restarts: 1,
-      cpuPct: gauge(timeSeries.flatMap((p) => (p.serverCpuPct === undefined ? [] : [p.serverCpuPct]))),
-      rssMb: { avg: 61.2, min: 48.5, max: 66.1, last: 64 },
-      relayLatencyP50Ms: 0.5,
-      relayLatencyP99Ms: 5,
-      note: 'relay latency from histogram buckets (upper bounds)',
-    },
+    server: options.cluster
+      ? clusterServer()
+      : {
+          source: 'embedded',
+          messagesIn: 1_842,
+          messagesOut: 7_310,
+          errors: { 'room-full': 1 },
+          peakSockets: 60,
+          restarts: 1,
+          cpuPct: gauge(timeSeries.flatMap((p) => (p.serverCpuPct === undefined ? [] : [p.serverCpuPct]))),
+          rssMb: { avg: 61.2, min: 48.5, max: 66.1, last: 64 },
+          relayLatencyP50Ms: 0.5,
+          relayLatencyP99Ms: 5,
+          note: 'relay latency from histogram buckets (upper bounds)',
+        },
     generator: {
       cores: 4,
       workers: 4,
@@ -247,5 +252,61 @@ export function fixtureSummary(options: FixtureOptions = {}): RunSummary {
       },
     ],
     timeSeries,
+  };
+}
+
+const CLUSTER_URLS = ['ws://127.0.0.1:41877', 'ws://127.0.0.1:41878', 'ws://127.0.0.1:41879'] as const;
+
+/** The server section of the three-instance run: 20 bots planned on each, the third's /metrics silent at the end. */
+function clusterServer(): RunSummary['server'] {
+  return {
+    source: 'remote',
+    messagesIn: 1_230,
+    messagesOut: 4_870,
+    errors: { 'room-full': 1 },
+    peakSockets: 59,
+    relayLatencyP50Ms: 1,
+    relayLatencyP99Ms: 10,
+    note: 'the totals cover 2 of 3 instances: no engage_ metrics from ws://127.0.0.1:41879',
+    instances: [
+      {
+        url: CLUSTER_URLS[0],
+        bots: 20,
+        botsJoined: 20,
+        botsFailed: 0,
+        signalErrors: 0,
+        source: 'remote',
+        peakSockets: 20,
+        messagesIn: 610,
+        messagesOut: 2_440,
+        errors: {},
+        relayLatencyP50Ms: 1,
+        relayLatencyP99Ms: 5,
+      },
+      {
+        url: CLUSTER_URLS[1],
+        bots: 20,
+        botsJoined: 19,
+        botsFailed: 1,
+        signalErrors: 1,
+        source: 'remote',
+        peakSockets: 20,
+        messagesIn: 620,
+        messagesOut: 2_430,
+        errors: { 'room-full': 1 },
+        relayLatencyP50Ms: 1,
+        relayLatencyP99Ms: 10,
+      },
+      {
+        url: CLUSTER_URLS[2],
+        bots: 20,
+        botsJoined: 20,
+        botsFailed: 0,
+        signalErrors: 0,
+        source: 'unavailable',
+        peakSockets: 19,
+        note: 'no engage_ metrics at http://127.0.0.1:41879/metrics at the end',
+      },
+    ],
   };
 }

@@ -69,7 +69,7 @@ describe('JSON report and its schema', () => {
   it('is pretty-printed with two spaces and ends with a newline', () => {
     const text = reportJson(fixtureSummary());
     expect(text.endsWith('}\n')).toBe(true);
-    expect(text.split('\n')[1]).toBe('  "schema": "engage-loadtest/3",');
+    expect(text.split('\n')[1]).toBe('  "schema": "engage-loadtest/4",');
   });
 
   it('validates against the schema, interrupted, saturated, signaling-only or empty alike', () => {
@@ -247,6 +247,73 @@ describe('a failed run and the server apart, in every report', () => {
     remote.server = { source: 'remote', messagesIn: 10, messagesOut: 20, errors: {} };
     for (const p of remote.timeSeries) delete p.serverCpuPct;
     expect(errorsOf(parsed(remote))).toBe('null');
+  });
+
+  it('validates a multi-instance run, and refuses an instance without its counts', () => {
+    expect(errorsOf(parsed(fixtureSummary({ cluster: true })))).toBe('null');
+    const broken = parsed(fixtureSummary({ cluster: true }));
+    delete broken.server.instances[0].botsJoined;
+    expect(errorsOf(broken)).toMatch(/botsJoined/);
+    const extra = parsed(fixtureSummary({ cluster: true }));
+    extra.server.instances[1].cpuPct = 3;
+    expect(errorsOf(extra)).toMatch(/additionalProperties/);
+  });
+
+  it('shows one row per instance in the text summary and the HTML report', () => {
+    const summary = fixtureSummary({ cluster: true });
+    const lines = renderSummary(summary).split('\n');
+    expect(lines[1]).toBe(
+      "servers ws://127.0.0.1:41877, ws://127.0.0.1:41878, ws://127.0.0.1:41879 (3 instances; each room's members spread over them)",
+    );
+    const row = (url: string) =>
+      lines
+        .find((l) => l.startsWith(`  ${url}`))!
+        .trim()
+        .split(/\s+/);
+    expect(row('ws://127.0.0.1:41877')).toEqual([
+      'ws://127.0.0.1:41877',
+      '20/20',
+      '0',
+      '20',
+      '610',
+      '2440',
+      '0',
+      '≤5',
+    ]);
+    expect(row('ws://127.0.0.1:41878')).toEqual([
+      'ws://127.0.0.1:41878',
+      '19/20',
+      '1',
+      '20',
+      '620',
+      '2430',
+      '1',
+      '≤10',
+    ]);
+    expect(row('ws://127.0.0.1:41879')).toEqual([
+      'ws://127.0.0.1:41879',
+      '20/20',
+      '0',
+      '19',
+      '-',
+      '-',
+      '-',
+      '-',
+    ]);
+    expect(lines).toContain('    no engage_ metrics at http://127.0.0.1:41879/metrics at the end');
+    expect(lines).toContain(
+      '  messages in 1230, out 4870; relay latency p50 ≤ 1 ms, p99 ≤ 10 ms; peak sockets 59',
+    );
+    const html = reportHtml(summary);
+    expect(html).toContain('<span class="tag">3 instances</span>');
+    expect(html).toContain('<h3>Instances</h3>');
+    expect(html.match(/<tr><td><code>ws:\/\/127\.0\.0\.1:4187\d<\/code>/g)).toHaveLength(3);
+    expect(html).toContain('room-full: 1');
+    // One server: nothing of the above.
+    const single = renderSummary(fixtureSummary());
+    expect(single).toContain('server  ws://127.0.0.1:41877/ws (embedded)');
+    expect(single).not.toContain('instance');
+    expect(reportHtml(fixtureSummary())).not.toContain('<h3>Instances</h3>');
   });
 
   it('says what failed at the top of the text summary, and shows both CPUs', () => {

@@ -20,6 +20,9 @@ interface BotState {
   connected: Set<string>;
   lossSum: number;
   lossCount: number;
+  /** Joined at some point (a bot that joined and later failed still counts). */
+  everJoined: boolean;
+  signalErrors: number;
 }
 
 interface RoomState {
@@ -77,7 +80,15 @@ export class RunAggregate implements MetricValues {
         minFps: Number.POSITIVE_INFINITY,
       });
       for (const bot of names)
-        this.bots.set(bot, { room, state: 'never-started', connected: new Set(), lossSum: 0, lossCount: 0 });
+        this.bots.set(bot, {
+          room,
+          state: 'never-started',
+          connected: new Set(),
+          lossSum: 0,
+          lossCount: 0,
+          everJoined: false,
+          signalErrors: 0,
+        });
       this.counters.links_expected += (names.length * (names.length - 1)) / 2;
     }
   }
@@ -94,6 +105,10 @@ export class RunAggregate implements MetricValues {
         return;
       case 'count':
         this.counters[event.metric] += event.n;
+        if (event.metric === 'signal_errors') {
+          const bot = this.bots.get(event.bot);
+          if (bot) bot.signalErrors += event.n;
+        }
         if (event.code !== undefined)
           this.signalErrors[event.code] = (this.signalErrors[event.code] ?? 0) + event.n;
         return;
@@ -103,7 +118,10 @@ export class RunAggregate implements MetricValues {
         // A failure is final; a bot that failed and then left stays failed.
         if (bot.state !== 'failed') bot.state = event.state;
         if (event.error !== undefined) bot.error = event.error;
-        if (event.state === 'joined') this.rooms.get(event.room)?.bots.add(event.bot);
+        if (event.state === 'joined') {
+          bot.everJoined = true;
+          this.rooms.get(event.room)?.bots.add(event.bot);
+        }
         return;
       }
       case 'link': {
@@ -261,6 +279,20 @@ export class RunAggregate implements MetricValues {
   }
   gauge(name: string) {
     return (this.gauges.get(name as GaugeName) ?? new Gauge()).stats();
+  }
+
+  /** Bots planned, joined (at some point) and failed, and the errors they were sent, for a set of bots. */
+  botCounts(names: Iterable<string>): { bots: number; joined: number; failed: number; signalErrors: number } {
+    const out = { bots: 0, joined: 0, failed: 0, signalErrors: 0 };
+    for (const name of names) {
+      const bot = this.bots.get(name);
+      if (!bot) continue;
+      out.bots++;
+      if (bot.everJoined) out.joined++;
+      if (bot.state === 'failed') out.failed++;
+      out.signalErrors += bot.signalErrors;
+    }
+    return out;
   }
 
   worstRooms(limit = 5): RoomResult[] {

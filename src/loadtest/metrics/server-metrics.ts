@@ -18,6 +18,28 @@ export function parsePrometheus(text: string): PromSnapshot {
   return { samples };
 }
 
+/**
+ * Several instances' snapshots as one, each series (name and labels) summed over them: counters, gauges
+ * and histogram buckets alike, so quantiles of the merged buckets are the cluster's.
+ */
+export function mergeSnapshots(snapshots: PromSnapshot[]): PromSnapshot {
+  const merged = new Map<string, PromSnapshot['samples'][number]>();
+  for (const snapshot of snapshots) {
+    for (const x of snapshot.samples) {
+      const key = `${x.name}${JSON.stringify(Object.entries(x.labels).sort(([a], [b]) => (a < b ? -1 : 1)))}`;
+      const into = merged.get(key);
+      if (into) into.value += x.value;
+      else merged.set(key, { name: x.name, labels: { ...x.labels }, value: x.value });
+    }
+  }
+  return { samples: [...merged.values()] };
+}
+
+/** A metric's value summed over its label sets (e.g. engage_connected_sockets). */
+export function metricValue(s: PromSnapshot, name: string): number {
+  return sum(s, name);
+}
+
 function sum(
   s: PromSnapshot,
   name: string,
@@ -57,7 +79,9 @@ export function serverSummary(
       le: x.labels.le === '+Inf' ? Number.POSITIVE_INFINITY : Number(x.labels.le),
       count: x.value - sum(before, 'engage_relay_latency_seconds_bucket', (l) => l.le === x.labels.le),
     }));
-  const ms = (s: number | undefined) => (s === undefined ? undefined : Math.round(s * 1000 * 1000) / 1000);
+  // Past the largest bucket the histogram gives no bound: the field is left out (JSON has no Infinity).
+  const ms = (s: number | undefined) =>
+    s === undefined || !Number.isFinite(s) ? undefined : Math.round(s * 1000 * 1000) / 1000;
   const p50 = ms(bucketQuantile(buckets, 0.5));
   const p99 = ms(bucketQuantile(buckets, 0.99));
   return {
@@ -82,6 +106,24 @@ export async function fetchServerMetrics(wsUrl: string, timeoutMs = 3000): Promi
     if (!res.ok) return undefined;
     const snapshot = parsePrometheus(await res.text());
     return snapshot.samples.some((s) => s.name.startsWith('engage_')) ? snapshot : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The instance id a server's /healthz names (engage serve --redis), or undefined. Behind a load balancer
+ * two reads of one URL can reach two instances: this tells them apart.
+ */
+export async function fetchInstanceId(wsUrl: string, timeoutMs = 3000): Promise<string | undefined> {
+  const u = new URL(wsUrl);
+  u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:';
+  u.pathname = '/healthz';
+  u.search = '';
+  try {
+    const res = await fetch(u, { signal: AbortSignal.timeout(timeoutMs) });
+    const body = (await res.json()) as { instance?: unknown };
+    return typeof body.instance === 'string' ? body.instance : undefined;
   } catch {
     return undefined;
   }

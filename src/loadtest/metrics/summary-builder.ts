@@ -21,6 +21,7 @@ export interface SummaryInput {
   interrupted: boolean;
   failures: RunFailure[];
   url: string;
+  urls: string[];
   embeddedServer: boolean;
   plan: PlanSummary;
   thresholds: Threshold[];
@@ -67,6 +68,7 @@ export function buildSummary(input: SummaryInput): RunSummary {
       interrupted: input.interrupted,
       failures: input.failures,
       url: input.url,
+      urls: input.urls,
       embeddedServer: input.embeddedServer,
     },
     plan: input.plan,

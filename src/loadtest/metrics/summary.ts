@@ -43,6 +43,33 @@ export interface ServerSummary {
   /** From the relay latency histogram buckets: an upper bound, bucket resolution. */
   relayLatencyP50Ms?: number;
   relayLatencyP99Ms?: number;
+  /**
+   * With several --url instances: one entry per instance, in --url order. The fields above are then the
+   * sum over the instances that answered (histogram buckets summed before the quantiles are read), and
+   * `peakSockets` is the highest sum of the instances' sockets sampled once a second.
+   */
+  instances?: InstanceSummary[];
+  note?: string;
+}
+
+/** One instance of a multi-instance run: the bots the plan put on it, and its own /metrics. */
+export interface InstanceSummary {
+  url: string;
+  /** The generator's view: bots planned on this instance, joined (at some point) and failed. */
+  bots: number;
+  botsJoined: number;
+  botsFailed: number;
+  /** `error` messages this instance sent to its bots, as the bots counted them. */
+  signalErrors: number;
+  /** `unavailable`: its /metrics did not answer (or had no engage_ metrics); `note` says when. */
+  source: 'remote' | 'unavailable';
+  /** Its engage_connected_sockets, sampled once a second: the highest reading. */
+  peakSockets?: number;
+  messagesIn?: number;
+  messagesOut?: number;
+  errors?: Record<string, number>;
+  relayLatencyP50Ms?: number;
+  relayLatencyP99Ms?: number;
   note?: string;
 }
 
@@ -115,7 +142,7 @@ export interface RunFailure {
   bots: number;
 }
 
-export const REPORT_SCHEMA = 'engage-loadtest/3';
+export const REPORT_SCHEMA = 'engage-loadtest/4';
 
 /** Everything a finished (or interrupted) run produced; the JSON report is exactly this object. */
 export interface RunSummary {
@@ -128,7 +155,10 @@ export interface RunSummary {
     interrupted: boolean;
     /** Empty when nothing broke; otherwise the run stopped early and exits 1. */
     failures: RunFailure[];
+    /** The first (or only) signaling server; with several instances, `urls` has them all. */
     url: string;
+    /** Every signaling instance the bots were spread over, in --url order (one without --url). */
+    urls: string[];
     embeddedServer: boolean;
   };
   plan: PlanSummary;

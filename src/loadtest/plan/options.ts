@@ -4,8 +4,12 @@ import type { Logger } from '../../util/log.js';
 export interface LoadtestOptions {
   bots: number;
   rooms: number;
-  /** Target server; undefined starts `engage serve` in a child process on a free loopback port. */
-  url?: string;
+  /**
+   * Target servers: one, or several instances sharing rooms (`engage serve --redis`), over which each
+   * room's members are spread; undefined or empty starts `engage serve` in a child process on a free
+   * loopback port.
+   */
+  urls?: string[];
   durationMs: number;
   rampPerS: number;
   /** After the planned end, how long bots get to leave before they are cancelled. */
@@ -24,7 +28,8 @@ export interface LoadtestOptions {
 
 /** The options as the run uses them: defaults filled in, every value checked. */
 export interface RunSettings {
-  url: string | undefined;
+  /** Undefined: the embedded server. */
+  urls: string[] | undefined;
   mode: 'media' | 'signaling-only';
   /** `none` in signaling-only mode, whatever was asked. */
   video: string;
@@ -63,7 +68,7 @@ export function resolveSettings(opts: LoadtestOptions): RunSettings {
     throw new UsageError('--workers must be auto or a whole number (0 runs bots on the main thread)');
   const signalingOnly = opts.signalingOnly;
   return {
-    url: opts.url,
+    urls: checkUrls(opts.urls),
     mode: signalingOnly ? 'signaling-only' : 'media',
     video: signalingOnly ? 'none' : opts.video,
     audio: signalingOnly ? 'none' : opts.audio,
@@ -74,4 +79,24 @@ export function resolveSettings(opts: LoadtestOptions): RunSettings {
     workers: opts.workers,
     recordDir: opts.recordDir,
   };
+}
+
+/** Each --url must parse, and no instance may be given twice (its metrics would count twice). */
+function checkUrls(urls: string[] | undefined): string[] | undefined {
+  if (urls === undefined || urls.length === 0) return undefined;
+  const seen = new Map<string, string>();
+  for (const url of urls) {
+    let key: string;
+    try {
+      const u = new URL(url);
+      key = `${u.protocol}//${u.host}`;
+    } catch {
+      throw new UsageError(`--url ${url} is not a URL (ws://host:port)`);
+    }
+    const twin = seen.get(key);
+    if (twin !== undefined)
+      throw new UsageError(`--url ${url} and ${twin} are the same instance; give each instance once`);
+    seen.set(key, url);
+  }
+  return urls;
 }

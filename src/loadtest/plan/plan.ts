@@ -5,6 +5,8 @@ export interface PlanInput {
   bots: number;
   rooms: number;
   rampPerS: number;
+  /** Signaling instances to spread the bots over (several --url); 1 when there is one server. */
+  instances?: number;
 }
 
 export interface PlannedBot {
@@ -12,6 +14,8 @@ export interface PlannedBot {
   room: string;
   /** Milliseconds after the run starts that this bot begins joining. */
   startAtMs: number;
+  /** Index of the signaling instance (of the run's --url list) this bot connects to. */
+  instance: number;
 }
 
 export interface Plan {
@@ -25,7 +29,7 @@ export interface Plan {
 
 /**
  * Spreads `bots` over `rooms` (names `load-<run>-<i>`), round robin so rooms fill evenly, joining at
- * `rampPerS` bots per second overall.
+ * `rampPerS` bots per second overall, and over `instances` (see instanceOf).
  */
 export function makePlan(input: PlanInput, runId = randomBytes(2).toString('hex')): Plan {
   if (!Number.isInteger(input.bots) || input.bots < 1)
@@ -34,14 +38,29 @@ export function makePlan(input: PlanInput, runId = randomBytes(2).toString('hex'
   if (input.rooms > input.bots)
     throw new UsageError(`--rooms ${input.rooms} is more than the ${input.bots} bots to put in them`);
   if (!(input.rampPerS > 0)) throw new UsageError('--ramp must be a positive number of bots per second');
+  const instances = input.instances ?? 1;
+  if (!Number.isInteger(instances) || instances < 1)
+    throw new UsageError('there must be at least one signaling instance');
   const rooms = new Map<string, string[]>();
   const bots: PlannedBot[] = [];
   for (let i = 0; i < input.bots; i++) {
     const room = `load-${runId}-${i % input.rooms}`;
     const name = `bot-${i}`;
     const startAtMs = Math.round((i * 1000) / input.rampPerS);
-    bots.push({ name, room, startAtMs });
-    rooms.set(room, [...(rooms.get(room) ?? []), name]);
+    const members = rooms.get(room) ?? [];
+    const instance = instanceOf(i % input.rooms, members.length, instances);
+    bots.push({ name, room, startAtMs, instance });
+    rooms.set(room, [...members, name]);
   }
   return { runId, bots, rooms, rampMs: bots.at(-1)!.startAtMs };
+}
+
+/**
+ * Round robin over the instances within each room, so that a room's members sit on different instances
+ * (as many as the room has members), each room starting one instance further on so the instances fill
+ * evenly. Plain round robin over all bots would put every member of a room on one instance whenever the
+ * instance count divides the room count.
+ */
+export function instanceOf(roomIndex: number, memberIndex: number, instances: number): number {
+  return (roomIndex + memberIndex) % instances;
 }

@@ -5,7 +5,7 @@ import {
   TREND_METRICS,
   type TrendName,
 } from '../metrics/catalogue.js';
-import type { BotResult, RoomResult, RunSummary } from '../metrics/summary.js';
+import type { BotResult, InstanceSummary, RoomResult, RunSummary } from '../metrics/summary.js';
 import { CHARTS, chartsSection, tooltipScript } from './html-charts.js';
 import { escapeHtml, fmtDate, fmtDuration, fmtNum, pct, unitOf, withUnit } from './html-format.js';
 import { writeFileAtomic } from './json.js';
@@ -91,7 +91,9 @@ function header({ run, plan }: RunSummary): string {
   const facts: Array<[string, string]> = [
     [
       'Target',
-      `<code>${escapeHtml(run.url)}</code>${run.embeddedServer ? ' <span class="tag">embedded server</span>' : ''}`,
+      run.urls.length > 1
+        ? `${run.urls.map((u) => `<code>${escapeHtml(u)}</code>`).join(', ')} <span class="tag">${run.urls.length} instances</span>`
+        : `<code>${escapeHtml(run.url)}</code>${run.embeddedServer ? ' <span class="tag">embedded server</span>' : ''}`,
     ],
     ['Started', `${escapeHtml(fmtDate(run.startedAt))} · ran ${escapeHtml(fmtDuration(run.durationS))}`],
     ['Bots', `${fmtNum(plan.bots)} in ${escapeHtml(roomText)} · ramp ${fmtNum(plan.rampPerS)}/s`],
@@ -291,8 +293,9 @@ function serverSection(s: RunSummary): string {
   const v = s.server;
   const opt = (n: number | undefined, unit = '') => (n === undefined ? '—' : withUnit(n, unit));
   const note = v.note ? `<p class="muted">${escapeHtml(v.note)}</p>` : '';
+  const instances = v.instances ? instancesTable(v.instances) : '';
   if (v.source === 'unavailable') {
-    return card('Server', `<p class="muted">The server’s metrics were unavailable.</p>${note}`);
+    return card('Server', `<p class="muted">The server’s metrics were unavailable.</p>${note}${instances}`);
   }
   return card(
     'Server',
@@ -331,7 +334,39 @@ function serverSection(s: RunSummary): string {
       { key: 'relay latency p99', value: opt(v.relayLatencyP99Ms, 'ms'), note: 'bucket upper bound' },
     ]) +
       (v.errors ? countsTable(v.errors, 'server error', 'No server errors.') : '') +
-      note,
+      note +
+      instances,
+  );
+}
+
+/** Each instance of a multi-instance run: its bots as the generator saw them, and its own /metrics. */
+function instancesTable(instances: InstanceSummary[]): string {
+  const opt = (n: number | undefined) => (n === undefined ? '—' : fmtNum(n));
+  const rows = instances
+    .map((i) => {
+      const errors = Object.entries(i.errors ?? {});
+      const errorText =
+        i.source === 'unavailable'
+          ? '—'
+          : errors.length === 0
+            ? '0'
+            : errors.map(([k, n]) => `${escapeHtml(k)}: ${fmtNum(n)}`).join(', ');
+      return (
+        `<tr><td><code>${escapeHtml(i.url)}</code>${i.note ? `<br><span class="muted">${escapeHtml(i.note)}</span>` : ''}</td>` +
+        `<td class="num">${fmtNum(i.botsJoined)} / ${fmtNum(i.bots)}</td>` +
+        `<td class="num${i.botsFailed > 0 ? ' bad' : ''}">${fmtNum(i.botsFailed)}</td>` +
+        `<td class="num">${opt(i.peakSockets)}</td><td class="num">${opt(i.messagesIn)}</td>` +
+        `<td class="num">${opt(i.messagesOut)}</td><td class="num">${errorText}</td>` +
+        `<td class="num${i.signalErrors > 0 ? ' bad' : ''}">${fmtNum(i.signalErrors)}</td>` +
+        `<td class="num">${i.relayLatencyP99Ms === undefined ? '—' : `≤ ${fmtNum(i.relayLatencyP99Ms)} ms`}</td></tr>`
+      );
+    })
+    .join('');
+  return (
+    '<h3>Instances</h3><table><thead><tr><th>instance</th><th class="num">bots joined</th><th class="num">bots failed</th>' +
+    '<th class="num">peak sockets</th><th class="num">messages in</th><th class="num">messages out</th>' +
+    '<th class="num">server errors</th><th class="num">errors its bots got</th><th class="num">relay p99</th></tr></thead>' +
+    `<tbody>${rows}</tbody></table>`
   );
 }
 

@@ -1,5 +1,5 @@
 import { TREND_GROUPS, type TrendName } from '../metrics/catalogue.js';
-import type { RunFailure, RunSummary } from '../metrics/summary.js';
+import type { InstanceSummary, RunFailure, RunSummary } from '../metrics/summary.js';
 import type { TrendStats } from '../metrics/trend.js';
 
 /** How the CLI colours the summary; library code only marks what is good, bad or minor. */
@@ -46,7 +46,11 @@ export function renderSummary(r: RunSummary, style: TextStyle = plainStyle): str
       `engage loadtest · run ${r.run.id} · ${r.plan.bots} bots in ${r.plan.rooms} room${r.plan.rooms === 1 ? '' : 's'} (${r.plan.mode}) · ${r.run.durationS} s`,
     ),
   );
-  out.push(`server  ${r.run.url}${r.run.embeddedServer ? ' (embedded)' : ''}`);
+  out.push(
+    r.run.urls.length > 1
+      ? `servers ${r.run.urls.join(', ')} (${r.run.urls.length} instances; each room's members spread over them)`
+      : `server  ${r.run.url}${r.run.embeddedServer ? ' (embedded)' : ''}`,
+  );
   out.push(`sent    ${r.plan.media}${r.plan.recording ? ' · recording on' : ''}`);
   out.push(
     `plan    ramp ${r.plan.rampPerS} bots/s, hold ${r.plan.durationS} s, room sizes ${summarizeSizes(r.plan.roomSizes)}, ${r.plan.workers} worker(s)`,
@@ -111,6 +115,7 @@ export function renderSummary(r: RunSummary, style: TextStyle = plainStyle): str
     out.push(`  errors ${se.length === 0 ? '0' : se.map(([k, v]) => `${k}: ${v}`).join(', ')}`);
     if (s.note) out.push(`  ${style.dim(s.note)}`);
   }
+  if (s.instances) out.push(...instanceRows(s.instances, style));
   if (s.cpuPct && s.rssMb) {
     out.push(
       `  its own process: CPU avg ${num(s.cpuPct.avg)}% max ${num(s.cpuPct.max)}% (of ${r.generator.cores * 100}%); RSS max ${num(s.rssMb.max)} MB`,
@@ -156,6 +161,37 @@ export function renderSummary(r: RunSummary, style: TextStyle = plainStyle): str
     }
   }
   return out.join('\n');
+}
+
+/** One row per instance of a multi-instance run: its bots (the generator's view) and its own counts. */
+function instanceRows(instances: InstanceSummary[], style: TextStyle): string[] {
+  const cols: Array<[string, number]> = [
+    ['joined', 9],
+    ['failed', 8],
+    ['peak sockets', 14],
+    ['msgs in', 10],
+    ['msgs out', 10],
+    ['errors', 8],
+    ['p99 ms', 8],
+  ];
+  const width = Math.max(12, ...instances.map((i) => i.url.length)) + 2;
+  const rows = [style.dim(`  ${pad('instance', width)}${cols.map(([h, w]) => lpad(h, w)).join('')}`)];
+  for (const i of instances) {
+    const serverErrors = Object.values(i.errors ?? {}).reduce((a, b) => a + b, 0);
+    const cells = [
+      `${i.botsJoined}/${i.bots}`,
+      String(i.botsFailed),
+      i.peakSockets === undefined ? '-' : String(i.peakSockets),
+      i.messagesIn === undefined ? '-' : String(i.messagesIn),
+      i.messagesOut === undefined ? '-' : String(i.messagesOut),
+      i.source === 'unavailable' ? '-' : String(serverErrors),
+      i.relayLatencyP99Ms === undefined ? '-' : `≤${i.relayLatencyP99Ms}`,
+    ];
+    const line = `  ${pad(i.url, width)}${cells.map((c, k) => lpad(c, cols[k]![1])).join('')}`;
+    rows.push(i.botsFailed > 0 ? style.bad(line) : line);
+    if (i.note) rows.push(`    ${style.dim(i.note)}`);
+  }
+  return rows;
 }
 
 /** Rejoins after the signaling socket dropped, and bots that never came back (each also a failed bot). */

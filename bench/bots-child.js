@@ -162,7 +162,37 @@ async function startCpuProfile() {
   };
 }
 
+/** RTP packets every bot's senders have sent and its links have received so far (media only, no RTCP). */
+function packetTotals(bots) {
+  let sent = 0;
+  let received = 0;
+  for (const b of bots) {
+    for (const link of b.links.values()) {
+      received += link.inbound.audio.packets + link.inbound.video.packets;
+      for (const t of link.pc.getTransceivers()) sent += t.sender.packetCount ?? 0;
+    }
+  }
+  return { sent, received };
+}
+
+/** The SRTP profiles the links negotiated (werift's name), e.g. {SRTP_AEAD_AES_128_GCM: 56}. */
+function srtpProfiles(bots) {
+  const names = { 1: 'SRTP_AES128_CM_HMAC_SHA1_80', 7: 'SRTP_AEAD_AES_128_GCM' };
+  const out = {};
+  for (const b of bots) {
+    for (const link of b.links.values()) {
+      const id = link.pc.getTransceivers()[0]?.sender.dtlsTransport?.dtls?.srtp?.srtpProfile;
+      const name = names[id] ?? String(id);
+      out[name] = (out[name] ?? 0) + 1;
+    }
+  }
+  return out;
+}
+
 async function run() {
+  const { sweepBuffersOnOwnThread } = await import('../dist/loadtest/execute/gc.js');
+  // As the load test's workers do: per-packet Buffers are freed on this thread.
+  sweepBuffersOnOwnThread();
   const { SignalingServer } = await import('../dist/signaling/server.js');
   const { Bot } = await import('../dist/peer/bot.js');
   const { loadFeeds } = await import('../dist/peer/media/feeds.js');
@@ -207,6 +237,7 @@ async function run() {
   const stopProfile = cfg.cpuProfileDir ? await startCpuProfile() : undefined;
   const sourceStats0 = feeds.map((f) => ({ kind: f.kind, ...f.stats }));
   const flows0 = snapshotFlows(bots);
+  const packets0 = packetTotals(bots);
   const delay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   delay.enable();
   const elu0 = performance.eventLoopUtilization();
@@ -225,10 +256,12 @@ async function run() {
   const elu = performance.eventLoopUtilization(elu0);
   delay.disable();
   const flows1 = snapshotFlows(bots);
+  const packets1 = packetTotals(bots);
   const sourceStats1 = feeds.map((f) => ({ kind: f.kind, ...f.stats }));
   const rss = process.memoryUsage().rss;
   peakRss = Math.max(peakRss, rss);
   const profile = stopProfile ? await stopProfile() : undefined;
+  const srtp = srtpProfiles(bots);
 
   const seconds = wallMs / 1000;
   const fps = [];
@@ -273,6 +306,10 @@ async function run() {
     connectMs: { p50: quantile(connectMs, 0.5), max: connectMs.at(-1) ?? 0 },
     windowS: seconds,
     cpuPct: ((cpu.user + cpu.system) / 1000 / wallMs) * 100,
+    cpuUs: cpu.user + cpu.system,
+    packetsSent: packets1.sent - packets0.sent,
+    packetsReceived: packets1.received - packets0.received,
+    srtpProfiles: srtp,
     cpuUserPct: (cpu.user / 1000 / wallMs) * 100,
     cpuSystemPct: (cpu.system / 1000 / wallMs) * 100,
     otherCpuPct:

@@ -20,6 +20,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import v8 from 'node:v8';
 import { snapshotFlows, summarize } from './shared.js';
 
 const cfg = JSON.parse(process.argv[2] ?? '{}');
@@ -148,6 +149,11 @@ function machineBusyMs() {
   }
 }
 
+/** V8's heap spaces in use, by name (where the JS heap of the bots goes: new space, old space, code...). */
+function heapSpaces() {
+  return Object.fromEntries(v8.getHeapSpaceStatistics().map((h) => [h.space_name, h.space_used_size]));
+}
+
 async function startCpuProfile() {
   const { Session } = await import('node:inspector/promises');
   const session = new Session();
@@ -201,7 +207,8 @@ async function run() {
   const feeds = await loadFeeds(cfg.profile, cfg.profile);
   // Let module loading and the server settle before the base reading.
   await sleep(200);
-  const baseRss = process.memoryUsage().rss;
+  const baseMemory = process.memoryUsage();
+  const baseRss = baseMemory.rss;
 
   const room = 'bench';
   const names = Array.from({ length: cfg.k }, (_, i) => `bot${i + 1}`);
@@ -258,7 +265,8 @@ async function run() {
   const flows1 = snapshotFlows(bots);
   const packets1 = packetTotals(bots);
   const sourceStats1 = feeds.map((f) => ({ kind: f.kind, ...f.stats }));
-  const rss = process.memoryUsage().rss;
+  const memory = process.memoryUsage();
+  const rss = memory.rss;
   peakRss = Math.max(peakRss, rss);
   const profile = stopProfile ? await stopProfile() : undefined;
   const srtp = srtpProfiles(bots);
@@ -323,6 +331,8 @@ async function run() {
     rssBytes: rss,
     peakRssBytes: peakRss,
     baseRssBytes: baseRss,
+    baseMemory,
+    memory: { ...memory, heapSpaces: heapSpaces() },
     loopLagMs: {
       p50: Math.max(0, delay.percentile(50) / 1e6 - LOOP_RESOLUTION_MS),
       p99: Math.max(0, delay.percentile(99) / 1e6 - LOOP_RESOLUTION_MS),

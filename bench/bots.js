@@ -487,6 +487,56 @@ function printReport(config, results, failures, rat) {
       ),
     );
   }
+  if (results.length > 0) {
+    out.push(
+      '',
+      'Memory at the end of the window, above the base taken before the bots joined (server and feeds loaded): ' +
+        'per bot, and per link (each bot holds K-1 links: one werift peer connection each). RSS splits into the ' +
+        "V8 heap in use (JS objects: werift's connections, transceivers, SCTP, stats), external memory " +
+        '(Buffers: packets, retransmission history, recorder queues) and the rest (V8 heap reserve, code, ' +
+        'native: OpenSSL contexts, sockets, libuv).',
+    );
+    out.push(
+      table(
+        [
+          'profile',
+          'K',
+          'links',
+          'RSS MB',
+          'RSS/bot MB',
+          'RSS/link MB',
+          'heap/link MB',
+          'external/link MB',
+          'other/link MB',
+          'old space MB',
+          'new space MB',
+          'code MB',
+        ],
+        results.map((r) => {
+          const links = r.k * (r.k - 1);
+          const d = (key) => (r.memory[key] - r.baseMemory[key]) / MB;
+          const rss = d('rss');
+          const heap = d('heapUsed');
+          const external = d('external');
+          const spaces = r.memory.heapSpaces;
+          return [
+            r.profile,
+            r.k,
+            links,
+            f0(r.rssBytes / MB),
+            f1(rss / r.k),
+            f2(rss / links),
+            f2(heap / links),
+            f2(external / links),
+            f2((rss - heap - external) / links),
+            f0((spaces.old_space ?? 0) / MB),
+            f0((spaces.new_space ?? 0) / MB),
+            f0((spaces.code_space ?? 0) / MB),
+          ];
+        }),
+      ),
+    );
+  }
   for (const r of results) {
     if (!r.cpuProfile) continue;
     const p = r.cpuProfile;

@@ -20,6 +20,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import v8 from 'node:v8';
 import { snapshotFlows, summarize } from './shared.js';
 
 const cfg = JSON.parse(process.argv[2] ?? '{}');
@@ -148,6 +149,11 @@ function machineBusyMs() {
   }
 }
 
+/** V8's heap spaces in use, by name (where the JS heap of the bots goes: new space, old space, code...). */
+function heapSpaces() {
+  return Object.fromEntries(v8.getHeapSpaceStatistics().map((h) => [h.space_name, h.space_used_size]));
+}
+
 async function startCpuProfile() {
   const { Session } = await import('node:inspector/promises');
   const session = new Session();
@@ -162,7 +168,37 @@ async function startCpuProfile() {
   };
 }
 
+/** RTP packets every bot's senders have sent and its links have received so far (media only, no RTCP). */
+function packetTotals(bots) {
+  let sent = 0;
+  let received = 0;
+  for (const b of bots) {
+    for (const link of b.links.values()) {
+      received += link.inbound.audio.packets + link.inbound.video.packets;
+      for (const t of link.pc.getTransceivers()) sent += t.sender.packetCount ?? 0;
+    }
+  }
+  return { sent, received };
+}
+
+/** The SRTP profiles the links negotiated (werift's name), e.g. {SRTP_AEAD_AES_128_GCM: 56}. */
+function srtpProfiles(bots) {
+  const names = { 1: 'SRTP_AES128_CM_HMAC_SHA1_80', 7: 'SRTP_AEAD_AES_128_GCM' };
+  const out = {};
+  for (const b of bots) {
+    for (const link of b.links.values()) {
+      const id = link.pc.getTransceivers()[0]?.sender.dtlsTransport?.dtls?.srtp?.srtpProfile;
+      const name = names[id] ?? String(id);
+      out[name] = (out[name] ?? 0) + 1;
+    }
+  }
+  return out;
+}
+
 async function run() {
+  const { sweepBuffersOnOwnThread } = await import('../dist/loadtest/execute/gc.js');
+  // As the load test's workers do: per-packet Buffers are freed on this thread.
+  sweepBuffersOnOwnThread();
   const { SignalingServer } = await import('../dist/signaling/server.js');
   const { Bot } = await import('../dist/peer/bot.js');
   const { loadFeeds } = await import('../dist/peer/media/feeds.js');
@@ -171,7 +207,8 @@ async function run() {
   const feeds = await loadFeeds(cfg.profile, cfg.profile);
   // Let module loading and the server settle before the base reading.
   await sleep(200);
-  const baseRss = process.memoryUsage().rss;
+  const baseMemory = process.memoryUsage();
+  const baseRss = baseMemory.rss;
 
   const room = 'bench';
   const names = Array.from({ length: cfg.k }, (_, i) => `bot${i + 1}`);
@@ -207,6 +244,7 @@ async function run() {
   const stopProfile = cfg.cpuProfileDir ? await startCpuProfile() : undefined;
   const sourceStats0 = feeds.map((f) => ({ kind: f.kind, ...f.stats }));
   const flows0 = snapshotFlows(bots);
+  const packets0 = packetTotals(bots);
   const delay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   delay.enable();
   const elu0 = performance.eventLoopUtilization();
@@ -225,10 +263,13 @@ async function run() {
   const elu = performance.eventLoopUtilization(elu0);
   delay.disable();
   const flows1 = snapshotFlows(bots);
+  const packets1 = packetTotals(bots);
   const sourceStats1 = feeds.map((f) => ({ kind: f.kind, ...f.stats }));
-  const rss = process.memoryUsage().rss;
+  const memory = process.memoryUsage();
+  const rss = memory.rss;
   peakRss = Math.max(peakRss, rss);
   const profile = stopProfile ? await stopProfile() : undefined;
+  const srtp = srtpProfiles(bots);
 
   const seconds = wallMs / 1000;
   const fps = [];
@@ -273,6 +314,10 @@ async function run() {
     connectMs: { p50: quantile(connectMs, 0.5), max: connectMs.at(-1) ?? 0 },
     windowS: seconds,
     cpuPct: ((cpu.user + cpu.system) / 1000 / wallMs) * 100,
+    cpuUs: cpu.user + cpu.system,
+    packetsSent: packets1.sent - packets0.sent,
+    packetsReceived: packets1.received - packets0.received,
+    srtpProfiles: srtp,
     cpuUserPct: (cpu.user / 1000 / wallMs) * 100,
     cpuSystemPct: (cpu.system / 1000 / wallMs) * 100,
     otherCpuPct:
@@ -286,6 +331,8 @@ async function run() {
     rssBytes: rss,
     peakRssBytes: peakRss,
     baseRssBytes: baseRss,
+    baseMemory,
+    memory: { ...memory, heapSpaces: heapSpaces() },
     loopLagMs: {
       p50: Math.max(0, delay.percentile(50) / 1e6 - LOOP_RESOLUTION_MS),
       p99: Math.max(0, delay.percentile(99) / 1e6 - LOOP_RESOLUTION_MS),

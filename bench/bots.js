@@ -1,7 +1,7 @@
 /**
- * bench/bots: K bots in one mesh room, all in one process (K = 2, 4, 8), for each media profile.
+ * bench/bots: K bots in one mesh room, all in one process (K = 8, 16, 24), for each media profile.
  *
- *   npm run bench:bots [-- --k 2,4,8 --profiles builtin,builtin-light,none --window 8 --json --help]
+ *   npm run bench:bots [-- --k 8,16,24 --profiles builtin-light,none --window 8 --json --help]
  *
  * Each (profile, K) runs in a fresh child process (bench/bots-child.js) holding the signaling server and
  * the K bots, so CPU and RSS are that configuration's alone. Loopback only. Per configuration it prints the
@@ -11,7 +11,11 @@
  *   - scaling: per-bot CPU, RSS and setup time at K over K=2 of the same profile;
  *   - media cost: CPU and RSS of a media profile over 'none' (signaling + data channel only) at the same K;
  *   - light profile: 'builtin-light' over 'builtin' at the same K (what the load-test profile saves);
- *   - a linear projection of 20 bots (190 connections) in one process, against 2 cores.
+ *   - a linear projection of 20 bots (190 connections) in one process, against 2 cores;
+ *   - per packet: CPU microseconds per RTP packet through the mesh (sent by one bot and received by
+ *     another, both in the process) against a FLOOR measured in the same run at the same K
+ *     (bench/bots-floor.js: the same feeds, only SRTP protect/unprotect with Node's crypto and a UDP send and
+ *     receive on loopback per packet), and the ratio of the two.
  * Every child has a timeout and is killed when it passes it; configurations that would overrun the total
  * budget are skipped (and said so). Exit code 0 when the bench ran (failed configurations are reported);
  * 1 only when it could not run.
@@ -26,7 +30,9 @@ import { parseArgs } from 'node:util';
 import { table } from './shared.js';
 
 const CHILD = fileURLToPath(new URL('./bots-child.js', import.meta.url));
+const FLOOR_CHILD = fileURLToPath(new URL('./bots-floor.js', import.meta.url));
 const PROFILES = ['builtin', 'builtin-light', 'none'];
+const FLOOR_CIPHERS = ['gcm', 'cm'];
 /** Issue 4: about 20 bots in one process on a 2-core machine. */
 const TARGET = { bots: 20, cores: 2 };
 /** Other processes' CPU (% of one core) in a window above which its numbers are flagged as contaminated. */
@@ -36,9 +42,9 @@ const FLAGS = {
   window: { default: 8, min: 1, max: 120, help: 'measured steady seconds per configuration' },
   settle: { default: 2, min: 0, max: 60, help: 'seconds after the full mesh before measuring' },
   stagger: { default: 0, min: 0, max: 5000, help: 'ms between joins (0: all bots join at once)' },
-  timeout: { default: 60, min: 5, max: 600, help: 'seconds per configuration before its child is killed' },
+  timeout: { default: 120, min: 5, max: 600, help: 'seconds per configuration before its child is killed' },
   budget: {
-    default: 240,
+    default: 600,
     min: 10,
     max: 3600,
     help: 'total seconds; configurations that would overrun are skipped',
@@ -55,11 +61,16 @@ function usage() {
   const opt = (flag, help) => `  ${flag}`.padEnd(24) + help;
   return [
     'usage: node bench/bots.js [options]',
-    opt('--k <list>', 'bots per room, comma-separated (default 2,4,8)'),
+    opt('--k <list>', 'bots per room, comma-separated (default 8,16,24)'),
     opt(
       '--profiles <list>',
-      `media profiles, comma-separated subset of ${PROFILES.join(',')} (default: all)`,
+      `media profiles, comma-separated subset of ${PROFILES.join(',')} (default: builtin-light, the load test's)`,
     ),
+    opt(
+      '--floor-cipher <list>',
+      `SRTP of the floor, subset of ${FLOOR_CIPHERS.join(',')} (default gcm: what werift peers negotiate)`,
+    ),
+    opt('--no-floor', 'skip the floor runs'),
     ...Object.entries(FLAGS).map(([name, f]) => opt(`--${name} <n>`, `${f.help} (default ${f.default})`)),
     opt(
       '--cpu-prof <dir>',
@@ -77,6 +88,8 @@ function parseConfig() {
     help: { type: 'boolean' },
     k: { type: 'string' },
     profiles: { type: 'string' },
+    'floor-cipher': { type: 'string' },
+    'no-floor': { type: 'boolean' },
     'cpu-prof': { type: 'string' },
   };
   for (const name of Object.keys(FLAGS)) options[name] = { type: 'string' };
@@ -85,17 +98,21 @@ function parseConfig() {
     process.stdout.write(`${usage()}\n`);
     process.exit(0);
   }
-  const ks = (values.k ?? '2,4,8').split(',').filter(Boolean).map(Number);
+  const ks = (values.k ?? '8,16,24').split(',').filter(Boolean).map(Number);
   for (const k of ks) {
     if (!Number.isInteger(k) || k < 2 || k > 50)
       throw new Error(`--k: each K must be an integer in 2..50, got ${k}`);
   }
-  const profiles = (values.profiles ?? PROFILES.join(',')).split(',').filter(Boolean);
+  const profiles = (values.profiles ?? 'builtin-light').split(',').filter(Boolean);
   for (const p of profiles) if (!PROFILES.includes(p)) throw new Error(`--profiles: unknown profile ${p}`);
+  const floorCiphers = values['no-floor'] ? [] : (values['floor-cipher'] ?? 'gcm').split(',').filter(Boolean);
+  for (const c of floorCiphers)
+    if (!FLOOR_CIPHERS.includes(c)) throw new Error(`--floor-cipher: unknown ${c}`);
   const config = {
     json: Boolean(values.json),
     ks: [...new Set(ks)].sort((a, b) => a - b),
     profiles: [...new Set(profiles)],
+    floorCiphers: [...new Set(floorCiphers)],
     cpuProfileDir: values['cpu-prof'] ? path.resolve(values['cpu-prof']) : undefined,
   };
   for (const [name, f] of Object.entries(FLAGS)) {
@@ -115,6 +132,12 @@ const log = (msg) => process.stderr.write(`[bench:bots] ${msg}\n`);
 
 const children = new Set();
 
+/** A floor run: the same feeds and K, nothing but SRTP and UDP (bench/bots-floor.js). */
+function runFloor(config, profile, k, cipher) {
+  const childCfg = { profile, k, cipher, windowS: config.window, settleS: config.settle };
+  return runChild(FLOOR_CHILD, childCfg, config.timeout, `floor ${cipher} ${profile} K=${k}`);
+}
+
 function runConfig(config, profile, k) {
   const childCfg = {
     profile,
@@ -127,16 +150,20 @@ function runConfig(config, profile, k) {
     cpuProfileDir: config.cpuProfileDir ?? null,
     cpuProfileTop: config.top,
   };
+  return runChild(CHILD, childCfg, config.timeout, `${profile} K=${k}`);
+}
+
+function runChild(file, childCfg, timeoutS, label) {
   return new Promise((resolve) => {
-    const child = fork(CHILD, [JSON.stringify(childCfg)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const child = fork(file, [JSON.stringify(childCfg)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     children.add(child);
     let outcome;
     const timer = setTimeout(() => {
-      outcome ??= { error: `timed out after ${config.timeout} s; child killed` };
+      outcome ??= { error: `timed out after ${timeoutS} s; child killed` };
       child.kill('SIGKILL');
-    }, config.timeout * 1000);
+    }, timeoutS * 1000);
     child.on('message', (m) => {
-      if (m.type === 'progress') log(`  ${profile} K=${k}: ${m.text}`);
+      if (m.type === 'progress') log(`  ${label}: ${m.text}`);
       else if (m.type === 'result') outcome ??= { result: m.result };
       else if (m.type === 'error') outcome ??= { error: m.message };
     });
@@ -163,6 +190,38 @@ process.on('exit', killChildren);
 // ---- derived numbers ------------------------------------------------------------------------------------
 
 const MB = 1024 * 1024;
+
+/**
+ * CPU microseconds per RTP packet through the mesh: one packet sent by one bot and received by another,
+ * both in the measured process (so it holds the sender's and the receiver's cost together).
+ */
+const usPerPacket = (r) => (r.packetsReceived > 0 ? r.cpuUs / r.packetsReceived : Number.NaN);
+
+/** Per (profile, K): engage's cost per packet against the floor of the same profile and K, per cipher. */
+function perPacket(results, floors) {
+  const rows = [];
+  for (const r of results) {
+    if (!(r.packetsReceived > 0)) continue;
+    const mine = floors.filter((f) => f.profile === r.profile && f.k === r.k);
+    for (const floor of mine.length > 0 ? mine : [undefined]) {
+      rows.push({
+        profile: r.profile,
+        k: r.k,
+        packetsPerS: r.packetsReceived / r.windowS,
+        sentPerS: r.packetsSent / r.windowS,
+        cpuPct: r.cpuPct,
+        usPerPacket: usPerPacket(r),
+        floorCipher: floor?.cipher,
+        floorPacketsPerS: floor ? floor.packetsReceived / floor.windowS : undefined,
+        floorCpuPct: floor?.cpuPct,
+        floorUsPerPacket: floor ? usPerPacket(floor) : undefined,
+        ratio: floor ? usPerPacket(r) / usPerPacket(floor) : undefined,
+        srtp: Object.keys(r.srtpProfiles ?? {}).join(','),
+      });
+    }
+  }
+  return rows;
+}
 const connections = (k) => (k * (k - 1)) / 2;
 
 function derive(r) {
@@ -259,6 +318,7 @@ function ratios(results, config) {
 
 const f0 = (n) => n.toFixed(0);
 const f1 = (n) => n.toFixed(1);
+const f2 = (n) => (n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(2));
 const x2 = (n) => (n === undefined || !Number.isFinite(n) ? '-' : `${n.toFixed(2)}x`);
 
 function printReport(config, results, failures, rat) {
@@ -388,6 +448,95 @@ function printReport(config, results, failures, rat) {
       ),
     );
   }
+  if (rat.perPacket.length > 0) {
+    out.push(
+      '',
+      'Per packet: CPU us per RTP packet through the mesh (sent by one bot, received by another, both in the ' +
+        'process; total process CPU in the window / packets received), against the FLOOR at the same K ' +
+        '(same feeds: SRTP protect + UDP send + receive + SRTP unprotect per packet, nothing else), ' +
+        `measured in this run. Load average ${config.loadAtStart} at start, ${config.loadAtEnd} at the end.`,
+    );
+    out.push(
+      table(
+        [
+          'profile',
+          'K',
+          'pkt/s',
+          'CPU %',
+          'us/pkt',
+          'links SRTP',
+          'floor',
+          'floor pkt/s',
+          'floor CPU %',
+          'floor us/pkt',
+          'ratio',
+        ],
+        rat.perPacket.map((p) => [
+          p.profile,
+          p.k,
+          f0(p.packetsPerS),
+          f1(p.cpuPct),
+          f2(p.usPerPacket),
+          p.srtp || '-',
+          p.floorCipher ?? '-',
+          p.floorPacketsPerS === undefined ? '-' : f0(p.floorPacketsPerS),
+          p.floorCpuPct === undefined ? '-' : f1(p.floorCpuPct),
+          f2(p.floorUsPerPacket),
+          x2(p.ratio),
+        ]),
+      ),
+    );
+  }
+  if (results.length > 0) {
+    out.push(
+      '',
+      'Memory at the end of the window, above the base taken before the bots joined (server and feeds loaded): ' +
+        'per bot, and per link (each bot holds K-1 links: one werift peer connection each). RSS splits into the ' +
+        "V8 heap in use (JS objects: werift's connections, transceivers, SCTP, stats), external memory " +
+        '(Buffers: packets, retransmission history, recorder queues) and the rest (V8 heap reserve, code, ' +
+        'native: OpenSSL contexts, sockets, libuv).',
+    );
+    out.push(
+      table(
+        [
+          'profile',
+          'K',
+          'links',
+          'RSS MB',
+          'RSS/bot MB',
+          'RSS/link MB',
+          'heap/link MB',
+          'external/link MB',
+          'other/link MB',
+          'old space MB',
+          'new space MB',
+          'code MB',
+        ],
+        results.map((r) => {
+          const links = r.k * (r.k - 1);
+          const d = (key) => (r.memory[key] - r.baseMemory[key]) / MB;
+          const rss = d('rss');
+          const heap = d('heapUsed');
+          const external = d('external');
+          const spaces = r.memory.heapSpaces;
+          return [
+            r.profile,
+            r.k,
+            links,
+            f0(r.rssBytes / MB),
+            f1(rss / r.k),
+            f2(rss / links),
+            f2(heap / links),
+            f2(external / links),
+            f2((rss - heap - external) / links),
+            f0((spaces.old_space ?? 0) / MB),
+            f0((spaces.new_space ?? 0) / MB),
+            f0((spaces.code_space ?? 0) / MB),
+          ];
+        }),
+      ),
+    );
+  }
   for (const r of results) {
     if (!r.cpuProfile) continue;
     const p = r.cpuProfile;
@@ -435,6 +584,7 @@ async function main() {
   const t0 = performance.now();
   const results = [];
   const failures = [];
+  const floors = [];
   for (const { profile, k } of plan) {
     const elapsedS = (performance.now() - t0) / 1000;
     // A rough cost: node start + setup (grows with the handshakes) + settle + window + close.
@@ -459,8 +609,22 @@ async function main() {
       failures.push({ profile, k, error: outcome.error });
       log(`  ${profile} K=${k} FAILED: ${outcome.error}`);
     }
+    if (profile === 'none') continue;
+    for (const cipher of config.floorCiphers) {
+      log(`floor ${cipher} ${profile} K=${k}`);
+      const floor = await runFloor(config, profile, k, cipher);
+      if (floor.result) {
+        floors.push({ profile, ...floor.result });
+        log(`  floor ${cipher} ${profile} K=${k}: ${f2(usPerPacket(floor.result))} us/packet`);
+      } else {
+        failures.push({ profile: `floor ${cipher} ${profile}`, k, error: floor.error });
+        log(`  floor ${cipher} ${profile} K=${k} FAILED: ${floor.error}`);
+      }
+    }
   }
   const rat = ratios(results, config);
+  rat.perPacket = perPacket(results, floors);
+  config.loadAtEnd = os.loadavg()[0].toFixed(2);
   const totalS = (performance.now() - t0) / 1000;
   log(`done in ${totalS.toFixed(0)} s`);
   if (config.json) {
@@ -471,6 +635,7 @@ async function main() {
           machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model.trim(), node: process.version },
           settings,
           results,
+          floors,
           failures,
           skipped,
           ratios: rat,

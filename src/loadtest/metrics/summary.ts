@@ -1,5 +1,6 @@
 import type { CounterName, GaugeName, TrendName } from './catalogue.js';
 import type { GaugeStats } from './gauge.js';
+import type { NetGroupResult } from './net-groups.js';
 import type { ThresholdResult } from './thresholds.js';
 import type { TrendStats } from './trend.js';
 
@@ -21,6 +22,15 @@ export interface PlanSummary {
   /** What was actually sent, in words: "VP8 320x180 15 fps ~120 kbps; Opus stereo 120 ms packets ~32 kbps". */
   media: string;
   recording: boolean;
+  /** The network flags as given; absent when none was. */
+  net?: {
+    /** `--net` values as written (`25%:loss=5%`). */
+    profiles: string[];
+    schedule?: string;
+    /** Count of --ice-server URLs (credentials stay out of reports). */
+    iceServers: number;
+    relayOnly: boolean;
+  };
 }
 
 /** The server's own view, from its Prometheus metrics (embedded server, or --url's /metrics when reachable). */
@@ -78,6 +88,8 @@ export interface BotResult {
   linksConnected: number;
   linksExpected: number;
   lossPct: number;
+  /** Its --net profile group's profile (`none` for the rest); absent without --net. */
+  net?: string;
 }
 
 /** One point per second of the run: what the HTML report charts. */
@@ -89,8 +101,11 @@ export interface TimePoint {
   /** Received bitrate summed over every live link. */
   videoKbps: number;
   audioKbps: number;
-  /** Mean over live links of each link's latest sample. */
+  /** Mean over live links of each link's latest sample: lost after repair, and before (what the network lost). */
   lossPct: number;
+  netLossPct: number;
+  /** Per-packet one-way delay p50 over live links' latest samples. */
+  latencyP50Ms: number;
   rttP50Ms: number;
   rttP95Ms: number;
   jitterP95Ms: number;
@@ -115,7 +130,7 @@ export interface RunFailure {
   bots: number;
 }
 
-export const REPORT_SCHEMA = 'engage-loadtest/3';
+export const REPORT_SCHEMA = 'engage-loadtest/4';
 
 /** Everything a finished (or interrupted) run produced; the JSON report is exactly this object. */
 export interface RunSummary {
@@ -143,5 +158,10 @@ export interface RunSummary {
   generator: GeneratorSummary;
   worstRooms: RoomResult[];
   worstBots: BotResult[];
+  /**
+   * Per `--net` profile group (the bots without a share form a group `none`): the profile as configured
+   * and what was measured on the flows the group sent and received. Absent without --net or --net-schedule.
+   */
+  netGroups?: NetGroupResult[];
   timeSeries: TimePoint[];
 }

@@ -68,6 +68,8 @@ describe('engage loadtest --net, --net-schedule, --relay-only (CLI)', () => {
       'frames_corrupt:count==0',
       '--threshold',
       'links_failed:count==0',
+      '--threshold',
+      'media_latency_ms:p(50)<50',
     ]);
     expect(code, stdout).toBe(0);
     expect(r.plan.net).toEqual({ profiles: shares, iceServers: 0, relayOnly: false });

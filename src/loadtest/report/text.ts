@@ -174,8 +174,11 @@ export function viaText(r: RunSummary): string {
   const parts = (['host', 'srflx', 'prflx', 'relay'] as const)
     .filter((t) => c[`links_${t}`] > 0)
     .map((t) => `${t} ${c[`links_${t}`]}`);
-  const known = parts.length === 0 ? 'unknown' : parts.join(', ');
-  return `${known} of ${c.links_connected} connected`;
+  const unknown =
+    c.links_connected -
+    (['host', 'srflx', 'prflx', 'relay'] as const).reduce((n, t) => n + c[`links_${t}`], 0);
+  if (unknown > 0) parts.push(`not sampled ${unknown}`);
+  return `${parts.length === 0 ? '-' : parts.join(', ')} of ${c.links_connected} connected`;
 }
 
 /**

@@ -73,12 +73,9 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
     broken.abort();
   };
   let internalError: unknown;
-  const groups = settings.net
-    ? netGroups(
-        settings.net,
-        plan.bots.map((b) => b.name),
-      )
-    : [];
+  // Room by room, so that shares spread over the rooms (bots are placed round robin: in plan order, every
+  // fourth bot shares a room when there are four).
+  const groups = settings.net ? netGroups(settings.net, [...plan.rooms.values()].flat()) : [];
   const agg = new RunAggregate();
   agg.plan(plan.rooms);
   agg.planNet(groups);

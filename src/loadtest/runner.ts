@@ -18,6 +18,7 @@ import type { PlanSummary, RunFailure, RunSummary, ServerSummary } from './metri
 import { buildSummary } from './metrics/summary-builder.js';
 import { parseThresholds } from './metrics/thresholds.js';
 import { describeMedia } from './plan/media-profile.js';
+import { type NetGroupPlan, netGroups } from './plan/net-plan.js';
 import { type LoadtestOptions, type RunSettings, resolveSettings } from './plan/options.js';
 import { makePlan, type Plan } from './plan/plan.js';
 
@@ -84,8 +85,12 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
     broken.abort();
   };
   let internalError: unknown;
+  // Room by room, so that shares spread over the rooms (bots are placed round robin: in plan order, every
+  // fourth bot shares a room when there are four).
+  const groups = settings.net ? netGroups(settings.net, [...plan.rooms.values()].flat()) : [];
   const agg = new RunAggregate();
   agg.plan(plan.rooms);
+  agg.planNet(groups);
   const onPoolEvent = (e: PoolEvent) => {
     switch (e.type) {
       case 'host_event':
@@ -152,7 +157,8 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
     const outcome = await execute({
       plan,
       pool,
-      spec: (bot) => botSpec(plan, bot, urls[bot.instance]!, settings),
+      spec: (bot) =>
+        botSpec(plan, bot, urls[bot.instance]!, settings, netOf(groups, bot.name), startedAt.getTime()),
       durationMs: settings.durationMs,
       graceMs: settings.graceMs,
       interrupt: io.signal,
@@ -203,7 +209,22 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
   }
 }
 
-function botSpec(plan: Plan, bot: Plan['bots'][number], url: string, settings: RunSettings): BotSpec {
+/** A bot's group, for its spec: the share it got (undefined for none). */
+function netOf(groups: NetGroupPlan[], bot: string): NetGroupPlan | undefined {
+  return groups.find((g) => g.bots.includes(bot));
+}
+
+function botSpec(
+  plan: Plan,
+  bot: Plan['bots'][number],
+  url: string,
+  settings: RunSettings,
+  group: NetGroupPlan | undefined,
+  runStartEpochMs: number,
+): BotSpec {
+  const net = settings.net;
+  const share = group && group.share >= 0 ? net?.shares[group.share] : undefined;
+  const shaped = share !== undefined || net?.schedule !== undefined;
   return {
     name: bot.name,
     room: bot.room,
@@ -215,6 +236,17 @@ function botSpec(plan: Plan, bot: Plan['bots'][number], url: string, settings: R
     chatIntervalMs: settings.chatIntervalMs,
     sampleIntervalMs: settings.sampleIntervalMs,
     ...(settings.recordDir === undefined ? {} : { recordDir: settings.recordDir }),
+    ...(shaped
+      ? {
+          net: {
+            ...(share ? { share: share.text } : {}),
+            ...(net?.schedule ? { schedule: net.schedule.toString() } : {}),
+            originEpochMs: runStartEpochMs,
+          },
+        }
+      : {}),
+    ...(net && net.iceServers.length > 0 ? { iceServers: net.iceServers } : {}),
+    ...(net?.relayOnly ? { relayOnly: true } : {}),
   };
 }
 
@@ -238,6 +270,16 @@ function planSummary(
     audio: settings.audio,
     media,
     recording: settings.recordDir !== undefined,
+    ...(settings.net
+      ? {
+          net: {
+            profiles: opts.net ?? [],
+            ...(opts.netSchedule === undefined ? {} : { schedule: opts.netSchedule }),
+            iceServers: settings.net.iceServers.length,
+            relayOnly: settings.net.relayOnly,
+          },
+        }
+      : {}),
   };
 }
 

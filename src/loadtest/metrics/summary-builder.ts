@@ -87,6 +87,7 @@ export function buildSummary(input: SummaryInput): RunSummary {
     },
     worstRooms: agg.worstRooms(),
     worstBots: agg.worstBots(),
+    ...(agg.net.empty ? {} : { netGroups: agg.net.results() }),
     timeSeries: agg.timeSeries,
   };
 }

@@ -1,5 +1,6 @@
 import { UsageError } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
+import { type NetPlan, resolveNetPlan } from './net-plan.js';
 
 export interface LoadtestOptions {
   bots: number;
@@ -23,6 +24,14 @@ export interface LoadtestOptions {
   recordDir?: string;
   chatIntervalMs?: number;
   sampleIntervalMs?: number;
+  /** `--net PROFILE` or `--net 25%:PROFILE`, repeatable: shares of the bots get a network profile. */
+  net?: string[];
+  /** `--net-schedule 20s:loss=15%;40s:loss=0%`: every bot's network over time, from the run's start. */
+  netSchedule?: string;
+  /** STUN/TURN servers every media bot uses (`turn:user:pass@host:port[?transport=tcp]`). */
+  iceServers?: string[];
+  /** Only TURN relay candidates (ICE transport policy relay); needs a TURN server in iceServers. */
+  relayOnly?: boolean;
   logger?: Logger;
 }
 
@@ -41,6 +50,8 @@ export interface RunSettings {
   /** As asked; the run caps it at the number of bots. */
   workers: number | undefined;
   recordDir: string | undefined;
+  /** Network profiles, schedule, ICE servers; undefined when none was asked for. */
+  net: NetPlan | undefined;
 }
 
 export const DEFAULT_INTERVAL_MS = 5000;
@@ -78,6 +89,7 @@ export function resolveSettings(opts: LoadtestOptions): RunSettings {
     sampleIntervalMs: interval('--sample-interval', opts.sampleIntervalMs),
     workers: opts.workers,
     recordDir: opts.recordDir,
+    net: resolveNetPlan(opts, signalingOnly),
   };
 }
 

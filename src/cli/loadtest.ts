@@ -27,6 +27,7 @@ interface LoadtestFlags {
   record?: string;
   sampleInterval: string;
   chatInterval: string;
+  browsers: number;
   logLevel: LogLevel;
 }
 
@@ -92,6 +93,12 @@ export function registerLoadtest(program: Command, ctx: CommandContext): void {
       'how often each bot pings every member over the data channel (at least 100ms)',
       '5s',
     )
+    .option(
+      '--browsers <k>',
+      'k of the n participants are headless Chromium pages (the page engage serve serves, its fake camera playing the same clip): what humans would see (browser_* metrics); needs Chromium and ffmpeg',
+      intArg(0, 100),
+      0,
+    )
     .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, 'warn')
     .addHelpText(
       'after',
@@ -99,7 +106,11 @@ export function registerLoadtest(program: Command, ctx: CommandContext): void {
         '  video_fps loss_pct jitter_ms rtt_ms chat_rtt_ms (trends: avg min max med p(N) count); bots_started bots_joined\n' +
         '  bots_failed links_expected links_connected links_failed signal_errors chat_sent chat_received (counters: count rate);\n' +
         '  generator_cpu_pct generator_rss_mb generator_loop_lag_ms (gauges: avg min max value)\n' +
-        "\nExamples:\n  engage loadtest -n 20\n  engage loadtest -n 5000 --rooms 1000 --signaling-only --ramp 500 --duration 10s\n  engage loadtest -n 12 --rooms 3 --url ws://10.0.0.5:8080 --threshold 'mesh_ready_ms:p(95)<3000' --json report.json --html report.html",
+        'With --browsers: browser_fps browser_dropped_fps browser_jitter_buffer_ms browser_decode_ms browser_frame_width\n' +
+        '  browser_frame_height browser_concealed_pct (trends); browsers_failed browser_frames_decoded browser_frames_dropped\n' +
+        '  browser_freeze_count browser_freeze_ms browser_concealed_samples browser_quality_limited_ms (counters);\n' +
+        '  browser_cpu_pct browser_pss_mb (gauges)\n' +
+        "\nExamples:\n  engage loadtest -n 20\n  engage loadtest -n 5000 --rooms 1000 --signaling-only --ramp 500 --duration 10s\n  engage loadtest -n 12 --rooms 3 --url ws://10.0.0.5:8080 --threshold 'mesh_ready_ms:p(95)<3000' --json report.json --html report.html\n  engage loadtest -n 12 --browsers 2 --threshold 'browser_freeze_count:count==0' --threshold 'browser_fps:p(5)>12'",
     )
     .action(async (flags: LoadtestFlags) => {
       if (!LOG_LEVELS.includes(flags.logLevel))
@@ -139,6 +150,7 @@ export function registerLoadtest(program: Command, ctx: CommandContext): void {
           recordDir: flags.record,
           sampleIntervalMs: duration('--sample-interval', flags.sampleInterval),
           chatIntervalMs: duration('--chat-interval', flags.chatInterval),
+          browsers: flags.browsers,
           logger: createRootLogger(flags.logLevel),
         },
         {

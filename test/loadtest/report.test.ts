@@ -69,7 +69,7 @@ describe('JSON report and its schema', () => {
   it('is pretty-printed with two spaces and ends with a newline', () => {
     const text = reportJson(fixtureSummary());
     expect(text.endsWith('}\n')).toBe(true);
-    expect(text.split('\n')[1]).toBe('  "schema": "engage-loadtest/3",');
+    expect(text.split('\n')[1]).toBe('  "schema": "engage-loadtest/4",');
   });
 
   it('validates against the schema, interrupted, saturated, signaling-only or empty alike', () => {

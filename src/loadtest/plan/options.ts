@@ -19,6 +19,8 @@ export interface LoadtestOptions {
   recordDir?: string;
   chatIntervalMs?: number;
   sampleIntervalMs?: number;
+  /** How many of the participants are headless Chromium pages (0 or absent: none). */
+  browsers?: number;
   logger?: Logger;
 }
 
@@ -36,6 +38,8 @@ export interface RunSettings {
   /** As asked; the run caps it at the number of bots. */
   workers: number | undefined;
   recordDir: string | undefined;
+  /** Participants that are browsers; 0 for none. */
+  browsers: number;
 }
 
 export const DEFAULT_INTERVAL_MS = 5000;
@@ -73,5 +77,6 @@ export function resolveSettings(opts: LoadtestOptions): RunSettings {
     sampleIntervalMs: interval('--sample-interval', opts.sampleIntervalMs),
     workers: opts.workers,
     recordDir: opts.recordDir,
+    browsers: opts.browsers ?? 0,
   };
 }

@@ -5,10 +5,14 @@ export interface PlanInput {
   bots: number;
   rooms: number;
   rampPerS: number;
+  /** How many of the participants are browsers (--browsers); 0 when absent. */
+  browsers?: number;
 }
 
 export interface PlannedBot {
   name: string;
+  /** A headless Chromium page rather than a werift bot. */
+  browser: boolean;
   room: string;
   /** Milliseconds after the run starts that this bot begins joining. */
   startAtMs: number;
@@ -25,7 +29,9 @@ export interface Plan {
 
 /**
  * Spreads `bots` over `rooms` (names `load-<run>-<i>`), round robin so rooms fill evenly, joining at
- * `rampPerS` bots per second overall.
+ * `rampPerS` bots per second overall. The last `browsers` participants are browsers (`browser-<i>`):
+ * consecutive participants go to consecutive rooms, so browsers spread over the rooms too, and they join
+ * in the same ramp, once the bots before them are in.
  */
 export function makePlan(input: PlanInput, runId = randomBytes(2).toString('hex')): Plan {
   if (!Number.isInteger(input.bots) || input.bots < 1)
@@ -34,13 +40,19 @@ export function makePlan(input: PlanInput, runId = randomBytes(2).toString('hex'
   if (input.rooms > input.bots)
     throw new UsageError(`--rooms ${input.rooms} is more than the ${input.bots} bots to put in them`);
   if (!(input.rampPerS > 0)) throw new UsageError('--ramp must be a positive number of bots per second');
+  const browsers = input.browsers ?? 0;
+  if (!Number.isInteger(browsers) || browsers < 0 || browsers > input.bots)
+    throw new UsageError(
+      `--browsers must be a whole number from 0 to -n (${input.bots}): browsers are some of the participants`,
+    );
   const rooms = new Map<string, string[]>();
   const bots: PlannedBot[] = [];
   for (let i = 0; i < input.bots; i++) {
     const room = `load-${runId}-${i % input.rooms}`;
-    const name = `bot-${i}`;
+    const browser = i >= input.bots - browsers;
+    const name = `${browser ? 'browser' : 'bot'}-${i}`;
     const startAtMs = Math.round((i * 1000) / input.rampPerS);
-    bots.push({ name, room, startAtMs });
+    bots.push({ name, room, browser, startAtMs });
     rooms.set(room, [...(rooms.get(room) ?? []), name]);
   }
   return { runId, bots, rooms, rampMs: bots.at(-1)!.startAtMs };

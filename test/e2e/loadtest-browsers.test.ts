@@ -1,0 +1,149 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv } from 'ajv';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunSummary } from '../../src/loadtest/metrics/summary.js';
+
+// Browser participants (--browsers): real Chromium pages in a load test's rooms. Like every Chromium test,
+// run in a network namespace with only lo (CI's whole suite is): unshare --net bash -c 'ip link set lo up; …'.
+const BIN = fileURLToPath(new URL('../../bin/engage.js', import.meta.url));
+const SCHEMA = JSON.parse(
+  readFileSync(new URL('../../schema/loadtest-report.schema.json', import.meta.url), 'utf8'),
+);
+const validate = new Ajv({ allErrors: true }).compile(SCHEMA);
+
+function engage(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  return once(child, 'exit').then(([code]) => ({ code: code as number | null, stdout, stderr }));
+}
+
+const report = (file: string) => {
+  const r = JSON.parse(readFileSync(file, 'utf8')) as RunSummary;
+  expect(validate(r), JSON.stringify(validate.errors)).toBe(true);
+  return r;
+};
+
+describe('engage loadtest --browsers', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'engage-browsers-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("1 room of 4 (3 bots + 1 browser): every link connects, the browser decodes every bot's video at the clip's size and rate, no freeze", async () => {
+    const json = join(dir, 'four.json');
+    const run = await engage([
+      'loadtest',
+      '-n',
+      '4',
+      '--browsers',
+      '1',
+      '--ramp',
+      '4',
+      '--duration',
+      '12s',
+      '--sample-interval',
+      '2s',
+      '--workers',
+      '1',
+      '--threshold',
+      'browser_freeze_count:count==0',
+      '--threshold',
+      'browser_fps:p(5)>10',
+      '--json',
+      json,
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const r = report(json);
+    expect(r.plan).toMatchObject({ bots: 4, browsers: 1, rooms: 1, video: 'builtin-light' });
+    expect(r.run.failures).toEqual([]);
+    const c = r.metrics.counters;
+    expect(c).toMatchObject({ links_expected: 6, links_connected: 6, links_failed: 0, bots_failed: 0 });
+    expect(c.browsers_failed).toBe(0);
+    expect(c.browser_freeze_count).toBe(0);
+    // Both ways of all 6 links, the browser's 3 received flows among them.
+    expect(c.video_flows).toBe(12);
+    // Bots answer the pings they get, and so does the browser.
+    expect(c.chat_received).toBe(c.chat_sent);
+    expect(r.thresholds.every((t) => t.ok)).toBe(true);
+
+    const [browser] = r.browsers;
+    expect(r.browsers).toHaveLength(1);
+    expect(browser).toMatchObject({ browser: 'browser-3', state: 'left' });
+    expect(browser!.remotes.map((m) => m.remote).sort()).toEqual(['bot-0', 'bot-1', 'bot-2']);
+    for (const m of browser!.remotes) {
+      // builtin-light is VP8 320x180 at 15 fps: what the browser's own decoder says it got.
+      expect(m).toMatchObject({ width: 320, height: 180, freezeCount: 0, stalled: false });
+      expect(m.fpsAvg).toBeGreaterThan(13);
+      expect(m.fpsAvg).toBeLessThan(16.5);
+      expect(m.framesDecoded).toBeGreaterThan(100);
+      expect(m.decodeMs).toBeGreaterThan(0);
+      expect(m.jitterBufferMs).toBeGreaterThan(0);
+    }
+    const t = r.metrics.trends;
+    expect(t.browser_frame_width).toMatchObject({ min: 320, max: 320 });
+    expect(t.browser_frame_height).toMatchObject({ min: 180, max: 180 });
+    expect(t.browser_fps.count).toBeGreaterThanOrEqual(9);
+    // The bots received the browser's camera (the same clip, its own encoder).
+    expect(t.video_fps.p50).toBeGreaterThan(12);
+    // Its Chromium is part of generator health.
+    expect(r.generator.browserCpuPct!.max).toBeGreaterThan(0);
+    expect(r.generator.browserPssMb!.max).toBeGreaterThan(50);
+    expect(r.timeSeries.some((p) => (p.browserCpuPct ?? 0) > 0)).toBe(true);
+    expect(run.stdout).toContain('WHAT HUMANS SEE (BROWSERS)');
+    expect(run.stdout).toMatch(/<- bot-0\s+320x180/);
+  }, 120_000);
+
+  it('a Chromium that cannot start is a counted failure with its reason, never a hang (exit 1)', async () => {
+    const json = join(dir, 'broken.json');
+    const t0 = Date.now();
+    const run = await engage(
+      ['loadtest', '-n', '2', '--browsers', '1', '--duration', '2s', '--workers', '1', '--json', json],
+      { ENGAGE_CHROMIUM: '/bin/false' },
+    );
+    expect(run.code, run.stderr).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(60_000);
+    const r = report(json);
+    expect(r.browsers).toEqual([
+      expect.objectContaining({
+        browser: 'browser-1',
+        state: 'failed',
+        error: expect.stringMatching(/^browser: could not start: Chromium \(\/bin\/false\) could not start/),
+      }),
+    ]);
+    expect(r.metrics.counters).toMatchObject({ browsers_failed: 1, bots_failed: 1, bots_joined: 1 });
+    expect(r.run.failures).toEqual([expect.objectContaining({ component: 'browser', bots: 1 })]);
+    expect(run.stderr).toContain('a browser participant failed');
+  }, 90_000);
+
+  it('--browsers without Chromium is a usage error (exit 2) that says how to get one', async () => {
+    const run = await engage(['loadtest', '-n', '2', '--browsers', '1'], {
+      ENGAGE_CHROMIUM: '/nonexistent/chromium',
+    });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('apt-get install chromium');
+    const signaling = await engage(['loadtest', '-n', '2', '--browsers', '1', '--signaling-only']);
+    expect(signaling.code).toBe(2);
+    expect(signaling.stderr).toContain('--signaling-only');
+    const tooMany = await engage(['loadtest', '-n', '2', '--browsers', '3']);
+    expect(tooMany.code).toBe(2);
+  }, 60_000);
+});

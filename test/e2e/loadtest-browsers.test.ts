@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,10 @@ const SCHEMA = JSON.parse(
 const validate = new Ajv({ allErrors: true }).compile(SCHEMA);
 
 function engage(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return start(args, env).exited;
+}
+
+function start(args: string[], env: NodeJS.ProcessEnv = {}) {
   const child = spawn(process.execPath, [BIN, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
@@ -30,7 +34,39 @@ function engage(args: string[], env: NodeJS.ProcessEnv = {}) {
   child.stderr.on('data', (d) => {
     stderr += d;
   });
-  return once(child, 'exit').then(([code]) => ({ code: code as number | null, stdout, stderr }));
+  const exited = once(child, 'exit').then(([code]) => ({ code: code as number | null, stdout, stderr }));
+  return { child, exited, stderr: () => stderr };
+}
+
+/** Chromium renderer processes below `root` (the pages' processes), from /proc. */
+function renderersUnder(root: number): number[] {
+  const parent = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      parent.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {}
+  }
+  const under = (pid: number): boolean => {
+    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) if (p === root) return true;
+    return false;
+  };
+  return [...parent.keys()].filter((pid) => {
+    try {
+      return under(pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--type=renderer');
+    } catch {
+      return false;
+    }
+  });
+}
+
+async function until(cond: () => boolean, what: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 const report = (file: string) => {
@@ -108,7 +144,7 @@ describe('engage loadtest --browsers', () => {
     expect(r.generator.browserCpuPct!.max).toBeGreaterThan(0);
     expect(r.generator.browserPssMb!.max).toBeGreaterThan(50);
     expect(r.timeSeries.some((p) => (p.browserCpuPct ?? 0) > 0)).toBe(true);
-    expect(run.stdout).toContain('WHAT HUMANS SEE (BROWSERS)');
+    expect(run.stdout).toContain('WHAT HUMANS SEE');
     expect(run.stdout).toMatch(/<- bot-0\s+320x180/);
   }, 120_000);
 
@@ -133,6 +169,38 @@ describe('engage loadtest --browsers', () => {
     expect(r.run.failures).toEqual([expect.objectContaining({ component: 'browser', bots: 1 })]);
     expect(run.stderr).toContain('a browser participant failed');
   }, 90_000);
+
+  it("a browser page whose renderer is killed mid-run is a counted failure with its reason; the bots' run carries on (exit 1)", async () => {
+    const json = join(dir, 'crash.json');
+    const run = start([
+      'loadtest',
+      '-n',
+      '3',
+      '--browsers',
+      '1',
+      '--ramp',
+      '3',
+      '--duration',
+      '10s',
+      '--workers',
+      '1',
+      '--json',
+      json,
+    ]);
+    await until(() => run.stderr().includes('links 3/3'), 'the mesh of three to connect', 60_000);
+    const renderers = renderersUnder(run.child.pid!);
+    expect(renderers.length).toBeGreaterThan(0);
+    for (const pid of renderers) process.kill(pid, 'SIGKILL');
+    const result = await run.exited;
+    expect(result.code, result.stderr).toBe(1);
+    const r = report(json);
+    expect(r.browsers[0]).toMatchObject({ browser: 'browser-2', state: 'failed' });
+    expect(r.browsers[0]!.error).toMatch(/crashed|closed|stopped answering/);
+    expect(r.metrics.counters).toMatchObject({ browsers_failed: 1, bots_failed: 1 });
+    // The two bots stayed to the end and left cleanly.
+    expect(r.worstBots.filter((b) => b.bot.startsWith('bot-')).map((b) => b.state)).toEqual(['left', 'left']);
+    expect(r.run.failures).toEqual([expect.objectContaining({ component: 'browser' })]);
+  }, 120_000);
 
   it('--browsers without Chromium is a usage error (exit 2) that says how to get one', async () => {
     const run = await engage(['loadtest', '-n', '2', '--browsers', '1'], {

@@ -28,8 +28,11 @@ const lpad = (s: string, n: number) => (s.length >= n ? s : ' '.repeat(n - s.len
 const COLUMNS = ['count', 'min', 'avg', 'p50', 'p90', 'p95', 'p99', 'max'] as const;
 
 function trendRow(name: string, s: TrendStats, style: TextStyle): string {
-  if (s.count === 0) return `  ${pad(name, 22)}${style.dim(lpad('-', 7))}`;
-  return `  ${pad(name, 22)}${COLUMNS.map((c) => lpad(c === 'count' ? String(s.count) : num(s[c]), c === 'count' ? 7 : 9)).join('')}`;
+  // A name longer than its column takes room from the count's, so the figures stay in their columns.
+  const label = name.length < 22 ? pad(name, 22) : `${name} `;
+  const countWidth = Math.max(1, 29 - label.length);
+  if (s.count === 0) return `  ${label}${style.dim(lpad('-', countWidth))}`;
+  return `  ${label}${COLUMNS.map((c) => lpad(c === 'count' ? String(s.count) : num(s[c]), c === 'count' ? countWidth : 9)).join('')}`;
 }
 
 function header(title: string, style: TextStyle): string {
@@ -95,7 +98,7 @@ export function renderSummary(r: RunSummary, style: TextStyle = plainStyle): str
     out.push('', header('CHAT', style), ...TREND_GROUPS.chat.map(trend));
     out.push(`  ${pad('chat', 22)}${c.chat_received}/${c.chat_sent} pings answered`);
     if (r.plan.browsers > 0) {
-      out.push('', header('WHAT HUMANS SEE (BROWSERS)', style), ...TREND_GROUPS.browser.map(trend));
+      out.push('', header('WHAT HUMANS SEE', style), ...TREND_GROUPS.browser.map(trend));
       out.push(...browserLines(r, style));
     }
   }

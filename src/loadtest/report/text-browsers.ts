@@ -25,7 +25,7 @@ export function browserLines(r: RunSummary, style: TextStyle): string[] {
   );
   out.push(
     style.dim(
-      `  ${pad('browser <- member', 30)}${lpad('size', 9)}${lpad('fps avg', 9)}${lpad('min', 6)}${lpad('frames', 8)}${lpad('dropped', 9)}${lpad('freezes', 9)}${lpad('jb ms', 7)}${lpad('dec ms', 8)}`,
+      `  ${pad('browser <- member', 30)}${lpad('size', 9)}${lpad('fps avg', 9)}${lpad('min', 6)}${lpad('frames', 8)}${lpad('dropped', 9)}${lpad('freezes', 9)}${lpad('frozen ms', 11)}${lpad('jb ms', 7)}${lpad('dec ms', 8)}`,
     ),
   );
   for (const b of r.browsers) {
@@ -36,9 +36,9 @@ export function browserLines(r: RunSummary, style: TextStyle): string[] {
     const state = b.state === 'failed' ? style.bad(b.state) : b.state;
     out.push(`  ${b.browser} (${b.room}) ${state}${sending}${b.error ? `  ${style.dim(b.error)}` : ''}`);
     for (const m of b.remotes) {
-      const freezes = m.freezeCount === 0 ? '0' : `${m.freezeCount} (${num(m.freezeMs)} ms)`;
+      const freezes = lpad(String(m.freezeCount), 9) + lpad(num(m.freezeMs), 11);
       out.push(
-        `    ${pad(`<- ${m.remote}`, 28)}${lpad(m.width ? `${m.width}x${m.height}` : '-', 9)}${lpad(num(m.fpsAvg), 9)}${lpad(num(m.fpsMin), 6)}${lpad(String(m.framesDecoded), 8)}${lpad(String(m.framesDropped), 9)}${lpad(freezes, 9)}${lpad(num(m.jitterBufferMs), 7)}${lpad(num(m.decodeMs), 8)}`,
+        `    ${pad(`<- ${m.remote}`, 28)}${lpad(m.width ? `${m.width}x${m.height}` : '-', 9)}${lpad(num(m.fpsAvg), 9)}${lpad(num(m.fpsMin), 6)} ${lpad(String(m.framesDecoded), 7)} ${lpad(String(m.framesDropped), 8)}${m.freezeCount > 0 ? style.bad(freezes) : freezes}${lpad(num(m.jitterBufferMs), 7)}${lpad(num(m.decodeMs), 8)}`,
       );
     }
   }

@@ -15,6 +15,7 @@ import type { PlanSummary, RunFailure, RunSummary, ServerSummary } from './metri
 import { buildSummary } from './metrics/summary-builder.js';
 import { parseThresholds } from './metrics/thresholds.js';
 import { describeMedia } from './plan/media-profile.js';
+import { type NetGroupPlan, netGroups } from './plan/net-plan.js';
 import { type LoadtestOptions, type RunSettings, resolveSettings } from './plan/options.js';
 import { makePlan, type Plan } from './plan/plan.js';
 
@@ -83,11 +84,19 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
     broken.abort();
   };
   let internalError: unknown;
+  // Only bots are shaped (in process); a browser participant's network is Chromium's own.
+  const groups = settings.net
+    ? netGroups(
+        settings.net,
+        plan.bots.filter((b) => !b.browser).map((b) => b.name),
+      )
+    : [];
   const agg = new RunAggregate();
   agg.plan(
     plan.rooms,
     plan.bots.filter((b) => b.browser).map((b) => b.name),
   );
+  agg.planNet(groups);
   const onPoolEvent = (e: PoolEvent) => {
     switch (e.type) {
       case 'host_event':
@@ -160,7 +169,7 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
     const outcome = await execute({
       plan,
       pool,
-      spec: (bot) => botSpec(plan, bot, url, settings),
+      spec: (bot) => botSpec(plan, bot, url, settings, netOf(groups, bot.name), startedAt.getTime()),
       durationMs: settings.durationMs,
       graceMs: settings.graceMs,
       interrupt: io.signal,
@@ -204,7 +213,22 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
   }
 }
 
-function botSpec(plan: Plan, bot: Plan['bots'][number], url: string, settings: RunSettings): BotSpec {
+/** A bot's group, for its spec: the share it got (undefined for none). */
+function netOf(groups: NetGroupPlan[], bot: string): NetGroupPlan | undefined {
+  return groups.find((g) => g.bots.includes(bot));
+}
+
+function botSpec(
+  plan: Plan,
+  bot: Plan['bots'][number],
+  url: string,
+  settings: RunSettings,
+  group: NetGroupPlan | undefined,
+  runStartEpochMs: number,
+): BotSpec {
+  const net = settings.net;
+  const share = group && group.share >= 0 ? net?.shares[group.share] : undefined;
+  const shaped = share !== undefined || net?.schedule !== undefined;
   return {
     name: bot.name,
     room: bot.room,
@@ -217,6 +241,17 @@ function botSpec(plan: Plan, bot: Plan['bots'][number], url: string, settings: R
     chatIntervalMs: settings.chatIntervalMs,
     sampleIntervalMs: settings.sampleIntervalMs,
     ...(settings.recordDir === undefined ? {} : { recordDir: settings.recordDir }),
+    ...(shaped
+      ? {
+          net: {
+            ...(share ? { share: share.text } : {}),
+            ...(net?.schedule ? { schedule: net.schedule.toString() } : {}),
+            originEpochMs: runStartEpochMs,
+          },
+        }
+      : {}),
+    ...(net && net.iceServers.length > 0 ? { iceServers: net.iceServers } : {}),
+    ...(net?.relayOnly ? { relayOnly: true } : {}),
   };
 }
 
@@ -241,6 +276,16 @@ function planSummary(
     audio: settings.audio,
     media,
     recording: settings.recordDir !== undefined,
+    ...(settings.net
+      ? {
+          net: {
+            profiles: opts.net ?? [],
+            ...(opts.netSchedule === undefined ? {} : { schedule: opts.netSchedule }),
+            iceServers: settings.net.iceServers.length,
+            relayOnly: settings.net.relayOnly,
+          },
+        }
+      : {}),
   };
 }
 

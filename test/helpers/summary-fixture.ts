@@ -1,3 +1,4 @@
+import type { FlowGroupStats, NetGroupResult } from '../../src/loadtest/metrics/net-groups.js';
 import {
   type GaugeStats,
   REPORT_SCHEMA,
@@ -73,6 +74,8 @@ export function fixtureSummary(options: FixtureOptions = {}): RunSummary {
       videoKbps: round(links * (118 + rand() * 10) * 2),
       audioKbps: round(links * (31 + rand() * 3) * 2),
       lossPct: round(0.2 + rand() * 0.6 + spike, 2),
+      netLossPct: round(1.4 + rand() * 0.6 + spike, 2),
+      latencyP50Ms: round(9 + rand() * 3),
       rttP50Ms: round(18 + rand() * 6),
       rttP95Ms: round(42 + rand() * 30 + spike * 20),
       jitterP95Ms: round(6 + rand() * 6 + spike * 3),
@@ -124,6 +127,12 @@ export function fixtureSummary(options: FixtureOptions = {}): RunSummary {
       audio: 'builtin:opus-stereo',
       media: 'VP8 320x180 15 fps ~120 kbps; Opus stereo 120 ms packets ~32 kbps',
       recording: false,
+      net: {
+        profiles: ['25%:loss=5%,delay=80ms'],
+        schedule: '60s:loss=15%;90s:loss=0%',
+        iceServers: 1,
+        relayOnly: false,
+      },
     },
     thresholds: [
       { threshold: 'ice_connect_ms:p(95)<500', metric: 'ice_connect_ms', actual: 412.5, ok: true },
@@ -153,6 +162,8 @@ export function fixtureSummary(options: FixtureOptions = {}): RunSummary {
         browser_frame_width: trend(192, 320, 320, 320, 320),
         browser_frame_height: trend(192, 180, 180, 180, 180),
         browser_concealed_pct: trend(192, 0, 0, 0.8, 3.1),
+        media_latency_ms: trend(278_400, 0.2, 9.5, 88.4, 140.2),
+        turn_allocate_ms: trend(234, 3.1, 8.2, 15.4, 40.7),
       },
       counters: {
         bots_started: 60,
@@ -175,6 +186,15 @@ export function fixtureSummary(options: FixtureOptions = {}): RunSummary {
         browser_freeze_ms: 412,
         browser_concealed_samples: 9_600,
         browser_quality_limited_ms: 1_800,
+        links_host: 110,
+        links_srflx: 0,
+        links_prflx: 0,
+        links_relay: 7,
+        frames_received: 208_440,
+        frames_incomplete: 1_210,
+        frames_corrupt: 0,
+        freeze_count: 37,
+        freeze_ms: 14_220,
       },
       gauges: {
         generator_cpu_pct: gauge(timeSeries.map((p) => p.cpuPct)),
@@ -262,6 +282,7 @@ export function fixtureSummary(options: FixtureOptions = {}): RunSummary {
         linksConnected: 2,
         linksExpected: 4,
         lossPct: 3.4,
+        net: 'loss=5%,delay=80ms',
       },
       {
         bot: 'bot-54',
@@ -308,6 +329,51 @@ export function fixtureSummary(options: FixtureOptions = {}): RunSummary {
         remotes: [],
       },
     ],
+    netGroups: [netGroup(0, 'loss=5%,delay=80ms', 25, 15, 5.1), netGroup(-1, 'none', 75, 45, 1.3)],
     timeSeries,
+  };
+}
+
+function netGroup(
+  share: number,
+  profile: string,
+  sharePct: number,
+  bots: number,
+  lossPct: number,
+): NetGroupResult {
+  const shaped = share >= 0;
+  const flows = (netLossPct: number): FlowGroupStats => ({
+    flows: bots * 4,
+    packets: bots * 4 * 2_400,
+    netLossPct,
+    lossPct: round(netLossPct / 4),
+    rttP50Ms: shaped ? 92.4 : 12.1,
+    jitterP50Ms: 2.1,
+    jitterP95Ms: 6.8,
+    latencyP50Ms: shaped ? 84.2 : 4.4,
+    latencyP95Ms: shaped ? 97.5 : 11.2,
+    kbpsPerBotP50: 596.2,
+    kbpsPerBotMax: 641.9,
+    framesReceived: bots * 4 * 870,
+    framesIncomplete: shaped ? bots * 20 : 3,
+    framesCorrupt: 0,
+    freezeCount: shaped ? 31 : 6,
+    freezeMs: shaped ? 11_800 : 2_420,
+  });
+  const direction = (lossPct: number, delayMs: number) => ({ lossPct, delayMs, jitterMs: 0 });
+  return {
+    share,
+    profile,
+    sharePct,
+    schedule: shaped
+      ? 'loss=5%,delay=80ms;60s:loss=15%,delay=80ms;90s:delay=80ms'
+      : 'none;60s:loss=15%;90s:none',
+    configured: {
+      out: shaped ? direction(5, 80) : direction(0, 0),
+      in: shaped ? { ...direction(0, 0), rateKbps: 1000 } : direction(0, 0),
+    },
+    bots: Array.from({ length: bots }, (_, i) => `bot-${shaped ? i * 4 : i + Math.floor(i / 3) + 1}`),
+    sent: flows(lossPct),
+    received: flows(shaped ? 1.3 : 2.1),
   };
 }

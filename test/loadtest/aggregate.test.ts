@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { RunAggregate } from '../../src/loadtest/metrics/aggregate.js';
 import { parsePrometheus, serverSummary } from '../../src/loadtest/metrics/server-metrics.js';
+import { netGroups, resolveNetPlan } from '../../src/loadtest/plan/net-plan.js';
+
+/** The cumulative fields of a link sample, all zero: for tests about the other fields. */
+const noCounts = {
+  netLossPct: 0,
+  packetsExpected: 0,
+  packetsLost: 0,
+  packetsLostBeforeRepair: 0,
+  frames: { received: 0, incomplete: 0, corrupt: 0, freezeCount: 0, freezeMs: 0 },
+  latencyMs: [],
+};
 
 describe('RunAggregate', () => {
   it('counts each pair once, by its offerer, and never-connected pairs of joined bots as failed', () => {
@@ -51,6 +62,7 @@ describe('RunAggregate', () => {
           lossPct: 0,
           jitterMs: 1,
           rttMs: 1,
+          ...noCounts,
         },
         0,
       );
@@ -90,6 +102,7 @@ describe('RunAggregate time series', () => {
           lossPct: 0,
           jitterMs: rtt / 10,
           rttMs: rtt,
+          ...noCounts,
         },
         0,
       );
@@ -114,6 +127,7 @@ describe('closed links and failed hosts leave the time series', () => {
       lossPct: 1,
       jitterMs: 2,
       rttMs: 10,
+      ...noCounts,
     }) as const;
   const link = (bot: string, remote: string, state: 'connected' | 'closed' | 'failed', pairOwner: boolean) =>
     ({ type: 'link', bot, room: 'r', remote, state, pairOwner }) as const;
@@ -195,5 +209,114 @@ describe('server metrics', () => {
       relayLatencyP50Ms: 0.1,
       relayLatencyP99Ms: 1,
     });
+  });
+});
+
+describe('profile groups, frames and what carried each link', () => {
+  const sample = (
+    bot: string,
+    remote: string,
+    o: {
+      expected: number;
+      lostBefore: number;
+      lost?: number;
+      frames?: number;
+      freezes?: number;
+      via?: 'host' | 'relay';
+      latency?: number;
+    },
+  ) =>
+    ({
+      type: 'link-sample',
+      bot,
+      room: 'r',
+      remote,
+      videoKbps: 100,
+      audioKbps: 30,
+      videoFps: 15,
+      lossPct: 0,
+      jitterMs: 2,
+      rttMs: 10,
+      netLossPct: (100 * o.lostBefore) / o.expected,
+      packetsExpected: o.expected,
+      packetsLost: o.lost ?? 0,
+      packetsLostBeforeRepair: o.lostBefore,
+      frames: {
+        received: o.frames ?? 0,
+        incomplete: 1,
+        corrupt: 0,
+        freezeCount: o.freezes ?? 0,
+        freezeMs: 100 * (o.freezes ?? 0),
+      },
+      latencyMs: [o.latency ?? 1] as number[],
+      ...(o.via ? { via: o.via } : {}),
+    }) as const;
+
+  it('sets each group against what its flows measured, sent and received, and counts frames once', () => {
+    const plan = resolveNetPlan({ net: ['25%:loss=10%,delay=40ms'] }, false)!;
+    const groups = netGroups(plan, ['a', 'b', 'c', 'd']);
+    // One bot of four gets the share, deterministically; the other three are the `none` group.
+    expect(groups.map((g) => [g.profile, g.bots.length])).toEqual([
+      ['loss=10%,delay=40ms', 1],
+      ['none', 3],
+    ]);
+    expect(groups[0]!.configured.out).toEqual({ lossPct: 10, delayMs: 40, jitterMs: 0 });
+    expect(netGroups(plan, ['a', 'b', 'c', 'd'])).toEqual(groups);
+    const shaped = groups[0]!.bots[0]!;
+    const clean = groups[1]!.bots;
+    const agg = new RunAggregate();
+    agg.plan(new Map([['r', [shaped, ...clean]]]));
+    agg.planNet(groups);
+    for (const bot of [shaped, ...clean]) agg.add({ type: 'bot', bot, room: 'r', state: 'joined' }, 0);
+    // Receivers of the shaped bot lose 10%; everything else is clean. Cumulative counts: the later sample wins.
+    for (const r of clean) {
+      agg.add({ type: 'link', bot: r, room: 'r', remote: shaped, state: 'connected', pairOwner: true }, 0);
+      agg.add(sample(r, shaped, { expected: 500, lostBefore: 40, frames: 50, latency: 41 }), 0);
+      agg.add(
+        sample(r, shaped, {
+          expected: 1000,
+          lostBefore: 100,
+          lost: 10,
+          frames: 100,
+          freezes: 1,
+          via: 'relay',
+          latency: 42,
+        }),
+        0,
+      );
+      agg.add(sample(shaped, r, { expected: 1000, lostBefore: 0, frames: 100, via: 'relay' }), 0);
+    }
+    agg.add(sample(clean[0]!, clean[1]!, { expected: 1000, lostBefore: 0, frames: 100, via: 'host' }), 0);
+    agg.add(
+      { type: 'link', bot: clean[0]!, room: 'r', remote: clean[1]!, state: 'connected', pairOwner: true },
+      0,
+    );
+    agg.finish();
+    const [g, rest] = agg.net.results();
+    expect(g!.sent).toMatchObject({
+      flows: 3,
+      packets: 3000,
+      netLossPct: 10,
+      lossPct: 1,
+      latencyP50Ms: 41.5,
+    });
+    expect(g!.received).toMatchObject({ flows: 3, netLossPct: 0, framesReceived: 300 });
+    expect(rest!.received).toMatchObject({ flows: 4, netLossPct: 7.5 });
+    expect(rest!.sent).toMatchObject({ flows: 4, netLossPct: 0, freezeCount: 0 });
+    // 7 flows × 100 frames, each counted once though sampled twice; 3 freezes.
+    expect(agg.counters.frames_received).toBe(700);
+    expect(agg.counters.freeze_count).toBe(3);
+    expect(agg.counters.freeze_ms).toBe(300);
+    expect([agg.counters.links_relay, agg.counters.links_host]).toEqual([3, 1]);
+    expect(agg.trends.get('media_latency_ms')!.count).toBe(10);
+    expect(agg.worstBots(10).find((b) => b.bot === shaped)?.net).toBe('loss=10%,delay=40ms');
+  });
+
+  it('refuses shares over 100%, a schedule step without a time, and --relay-only without TURN', () => {
+    expect(() => resolveNetPlan({ net: ['60%:loss=1%', '50%:loss=2%'] }, false)).toThrow(/more than 100%/);
+    expect(() => resolveNetPlan({ netSchedule: 'loss=5%' }, false)).toThrow(/needs a time/);
+    expect(() => resolveNetPlan({ relayOnly: true }, false)).toThrow(/needs a TURN server/);
+    expect(() => resolveNetPlan({ net: ['loss=1%'] }, true)).toThrow(/signaling-only/);
+    expect(resolveNetPlan({}, false)).toBeUndefined();
   });
 });

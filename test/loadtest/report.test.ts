@@ -334,6 +334,24 @@ describe('HTML report', () => {
     expect(html).not.toContain('Load generator saturated');
   });
 
+  it('sets each --net group configured against measured, names its bots, and escapes its profile', () => {
+    const summary = fixtureSummary();
+    summary.netGroups![0]!.profile = '<b>loss=5%</b>';
+    const html = reportHtml(summary);
+    expect(html).toContain('<h2>Network profiles</h2>');
+    expect(html).toContain('<code>&lt;b&gt;loss=5%&lt;/b&gt;</code>');
+    expect(html).not.toContain('<b>loss=5%</b>');
+    expect(html).toMatch(/5% →<\/span> 5\.1%/);
+    expect(html).toContain('bot-0 bot-4 bot-8');
+    const text = renderSummary(fixtureSummary());
+    expect(text).toMatch(/NETWORK PROFILES/);
+    expect(text).toMatch(/loss=5%,delay=80ms +15 +5% → 5\.1% +0% → 1\.3% +\+80 → 92\.4 ms/);
+    expect(text).toMatch(/carried by +host 110, relay 7 of 117 connected/);
+    expect(text).toMatch(/frames +208440 whole, 1210 incomplete, 0 corrupt; freezes 37 \(14220 ms\)/);
+    delete summary.netGroups;
+    expect(reportHtml(summary)).not.toContain('Network profiles');
+  });
+
   it('escapes every string that comes from the run', () => {
     const summary = fixtureSummary();
     summary.worstBots[0]!.bot = HOSTILE;

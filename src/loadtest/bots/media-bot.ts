@@ -1,7 +1,10 @@
-import { Bot } from '../../peer/bot.js';
+import { Bot, type BotOptions } from '../../peer/bot.js';
+import { parseIceServer } from '../../peer/ice.js';
 import type { MediaFeed, PeerLink } from '../../peer/link.js';
-import { LinkSampler } from '../../peer/stats.js';
-import type { BotSpec, Post } from '../execute/messages.js';
+import { seedFrom } from '../../peer/net/random.js';
+import { NetSchedule } from '../../peer/net/schedule.js';
+import { type LinkSample, LinkSampler } from '../../peer/stats.js';
+import type { BotNetSpec, BotSpec, HostEvent, Post } from '../execute/messages.js';
 import { botReporter, ReconnectReport } from './bot-join.js';
 import { parseProbeLine, pingLine, pongLine } from './chat-probe.js';
 
@@ -35,6 +38,9 @@ export class MediaLoadBot {
         name: spec.name,
         feeds: this.feeds,
         recordDir: spec.recordDir,
+        iceServers: spec.iceServers?.map(parseIceServer),
+        relayOnly: spec.relayOnly,
+        net: spec.net ? botNet(spec.net, spec.name) : undefined,
       }),
     );
     if (!joined) return;
@@ -94,6 +100,9 @@ export class MediaLoadBot {
           ...tags,
         });
         this.post({ type: 'link', state: 'connected', remote, pairOwner, ...tags });
+        const turnMs = link.gathering.turnAllocateMs;
+        if (turnMs !== undefined)
+          this.post({ type: 'trend', metric: 'turn_allocate_ms', value: turnMs, ...tags });
         this.checkMesh();
       } else if (state === 'failed') {
         this.post({ type: 'link', state: 'failed', remote, pairOwner, ...tags });
@@ -125,17 +134,7 @@ export class MediaLoadBot {
         (s) => {
           // A link that closed while its stats were read has no rate worth reporting for that interval.
           if (this.stopping || sampler.link.state !== 'connected') return;
-          this.post({
-            type: 'link-sample',
-            remote: s.remote,
-            videoKbps: s.videoInKbps,
-            audioKbps: s.audioInKbps,
-            videoFps: s.videoInFps,
-            lossPct: s.lossPct,
-            jitterMs: s.jitterMs,
-            rttMs: s.rttMs,
-            ...tags,
-          });
+          this.post(linkSampleEvent(s, sampler.lastLatenciesMs, tags));
         },
         () => {},
       );
@@ -182,4 +181,62 @@ export class MediaLoadBot {
     })();
     return this.stopping;
   }
+}
+
+/** Per-packet latencies a link reports per sampling interval: a systematic sample, so any rate stays cheap. */
+export const LATENCY_SAMPLES_PER_INTERVAL = 20;
+
+/** What a link sample posts: the interval's rates, cumulative packet and frame counts, sampled latencies. */
+export function linkSampleEvent(
+  s: LinkSample,
+  latenciesMs: readonly number[],
+  tags: { bot: string; room: string },
+): Extract<HostEvent, { type: 'link-sample' }> {
+  const f = s.frames;
+  return {
+    type: 'link-sample',
+    remote: s.remote,
+    videoKbps: s.videoInKbps,
+    audioKbps: s.audioInKbps,
+    videoFps: s.videoInFps,
+    lossPct: s.lossPct,
+    netLossPct: s.netLossPct,
+    jitterMs: s.jitterMs,
+    rttMs: s.rttMs,
+    packetsExpected: s.packetsExpected,
+    packetsLost: s.packetsLost,
+    packetsLostBeforeRepair: s.packetsLostBeforeRepair,
+    frames: {
+      received: f.framesReceived,
+      incomplete: f.framesIncomplete,
+      corrupt: f.framesCorrupt,
+      freezeCount: f.freezeCount,
+      freezeMs: Math.round(f.freezeMs),
+    },
+    latencyMs: systematicSample(latenciesMs, LATENCY_SAMPLES_PER_INTERVAL),
+    ...(s.candidateType === undefined ? {} : { via: s.candidateType }),
+    ...tags,
+  };
+}
+
+/** Up to `n` values evenly spaced through `values` (all of them when there are fewer). */
+function systematicSample(values: readonly number[], n: number): number[] {
+  if (values.length <= n) return values.map(round1);
+  const step = values.length / n;
+  return Array.from({ length: n }, (_, i) => round1(values[Math.floor(i * step + step / 2)]!));
+}
+
+const round1 = (v: number) => Math.round(v * 10) / 10;
+
+/** The bot's shaper: its share's profile then the run's schedule, both counted from the run's start. */
+function botNet(net: BotNetSpec, name: string): NonNullable<BotOptions['net']> {
+  const parts: NetSchedule[] = [];
+  if (net.share !== undefined) parts.push(NetSchedule.parse(net.share, { untimedFirst: true }));
+  if (net.schedule !== undefined) parts.push(NetSchedule.parse(net.schedule));
+  return {
+    schedule: NetSchedule.combine(...parts),
+    // Worker threads have their own performance.now() origins; wall-clock time is common to all.
+    origin: net.originEpochMs - performance.timeOrigin,
+    seed: seedFrom(name),
+  };
 }

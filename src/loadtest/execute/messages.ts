@@ -1,3 +1,4 @@
+import type { CandidateType } from '../../peer/ice-path.js';
 import { COUNTER_METRICS, type CounterName, TREND_METRICS, type TrendName } from '../metrics/catalogue.js';
 import type { BrowserView } from '../metrics/summary.js';
 
@@ -16,7 +17,32 @@ export interface BotSpec {
   recordDir?: string;
   /** A browser participant (--browsers): a Chromium page of the browser host, never a worker's bot. */
   browser?: boolean;
+  /** The bot's network, as the plan gave it (texts the plan checked; the host parses them again). */
+  net?: BotNetSpec;
+  /** STUN/TURN servers (`turn:user:pass@host:port`), and whether only relay candidates are used. */
+  iceServers?: string[];
+  relayOnly?: boolean;
 }
+
+export interface BotNetSpec {
+  /** Its share's profile or schedule (`loss=5%`, `loss=5%;20s:none`); absent for a bot with no share. */
+  share?: string;
+  /** The run's --net-schedule. */
+  schedule?: string;
+  /** The run's start (ms since 1970): schedules count from it, so every bot changes at the same moment. */
+  originEpochMs: number;
+}
+
+export interface LinkFrames {
+  received: number;
+  incomplete: number;
+  corrupt: number;
+  freezeCount: number;
+  freezeMs: number;
+}
+
+/** Most latency values one link sample may carry (the bots send 20). */
+const MAX_LATENCY_VALUES = 100;
 
 /** Main thread → bot host (a worker thread, or the main thread itself with --workers 0). */
 export type HostCommand =
@@ -55,9 +81,21 @@ export type HostEvent =
       videoKbps: number;
       audioKbps: number;
       videoFps: number;
+      /** Of the interval's packets: never received (after NACK repair), and missing when due (before). */
       lossPct: number;
+      netLossPct: number;
       jitterMs: number;
       rttMs: number | undefined;
+      /** Cumulative since the link started, audio and video: sent (by sequence numbers), lost after and before repair. */
+      packetsExpected: number;
+      packetsLost: number;
+      packetsLostBeforeRepair: number;
+      /** Video frames and freezes, cumulative since the link started. */
+      frames: LinkFrames;
+      /** A sample of the interval's per-packet one-way delays, ms. */
+      latencyMs: number[];
+      /** What carried the link (relay when either end is a relay candidate); absent until known. */
+      via?: CandidateType;
     }
   | { type: 'health'; loopLagP99Ms: number }
   /** A browser participant's running account of what it received and sent (replaces the one before). */
@@ -84,6 +122,14 @@ export function parseHostMessage(m: unknown): HostMessage | undefined {
 const isString = (v: unknown): v is string => typeof v === 'string';
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const isTagged = (e: Record<string, unknown>) => isString(e.bot) && isString(e.room);
+
+const CANDIDATE_TYPES = new Set(['host', 'srflx', 'prflx', 'relay']);
+
+function isFrames(v: unknown): v is LinkFrames {
+  if (typeof v !== 'object' || v === null) return false;
+  const f = v as Record<string, unknown>;
+  return [f.received, f.incomplete, f.corrupt, f.freezeCount, f.freezeMs].every(isNumber);
+}
 
 function isHostEvent(m: unknown): m is HostEvent {
   if (typeof m !== 'object' || m === null) return false;
@@ -116,8 +162,23 @@ function isHostEvent(m: unknown): m is HostEvent {
       return (
         isTagged(e) &&
         isString(e.remote) &&
-        [e.videoKbps, e.audioKbps, e.videoFps, e.lossPct, e.jitterMs].every(isNumber) &&
-        (e.rttMs === undefined || isNumber(e.rttMs))
+        [
+          e.videoKbps,
+          e.audioKbps,
+          e.videoFps,
+          e.lossPct,
+          e.netLossPct,
+          e.jitterMs,
+          e.packetsExpected,
+          e.packetsLost,
+          e.packetsLostBeforeRepair,
+        ].every(isNumber) &&
+        (e.rttMs === undefined || isNumber(e.rttMs)) &&
+        isFrames(e.frames) &&
+        Array.isArray(e.latencyMs) &&
+        e.latencyMs.length <= MAX_LATENCY_VALUES &&
+        e.latencyMs.every(isNumber) &&
+        (e.via === undefined || CANDIDATE_TYPES.has(e.via as string))
       );
     case 'health':
       return isNumber(e.loopLagP99Ms);

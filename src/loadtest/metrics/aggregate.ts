@@ -1,4 +1,5 @@
 import type { HostEvent } from '../execute/messages.js';
+import type { NetGroupPlan } from '../plan/net-plan.js';
 import {
   COUNTER_METRICS,
   type CounterName,
@@ -8,6 +9,7 @@ import {
   type TrendName,
 } from './catalogue.js';
 import { Gauge } from './gauge.js';
+import { NetGroupAggregate } from './net-groups.js';
 import type { BotResult, BrowserResult, BrowserView, RoomResult, TimePoint } from './summary.js';
 import type { MetricValues } from './thresholds.js';
 import { percentileOf, Trend } from './trend.js';
@@ -64,6 +66,12 @@ export class RunAggregate implements MetricValues {
   private readonly videoFlows = new Map<string, { started: boolean; stalled: boolean }>();
   /** Each browser participant's latest account of what it saw. */
   private readonly browserViews = new Map<string, BrowserView>();
+  /** Each flow's cumulative frame counts at its last sample, so counters add only what is new. */
+  private readonly flowFrames = new Map<string, LinkSample['frames']>();
+  /** What carried each pair, by the latest sample of either end. */
+  private readonly pairVia = new Map<string, NonNullable<LinkSample['via']>>();
+  /** Per profile group (`--net` shares): configured against measured. */
+  net = new NetGroupAggregate([]);
   /** Latest event-loop lag per host, folded into the generator gauge each second. */
   private readonly hostLag = new Map<unknown, number>();
   durationS = 0;
@@ -86,6 +94,11 @@ export class RunAggregate implements MetricValues {
         this.bots.set(bot, { room, state: 'never-started', connected: new Set(), lossSum: 0, lossCount: 0 });
       this.counters.links_expected += (names.length * (names.length - 1)) / 2;
     }
+  }
+
+  /** Declares the run's profile groups (none without --net or --net-schedule). */
+  planNet(groups: readonly NetGroupPlan[]): void {
+    this.net = new NetGroupAggregate(groups);
   }
 
   /** Folds one event from a host (`source` tells hosts apart for their health reports). */
@@ -148,6 +161,12 @@ export class RunAggregate implements MetricValues {
         this.trends.get('loss_pct')!.add(event.lossPct);
         this.trends.get('jitter_ms')!.add(event.jitterMs);
         if (event.rttMs !== undefined) this.trends.get('rtt_ms')!.add(event.rttMs);
+        const latency = this.trends.get('media_latency_ms')!;
+        for (const v of event.latencyMs) latency.add(v);
+        this.addFrames(flowKey, event.frames);
+        if (event.via !== undefined)
+          this.pairVia.set(pairKey(event.room, event.bot, event.remote), event.via);
+        this.net.add(event);
         const bot = this.bots.get(event.bot);
         if (bot) {
           bot.lossSum += event.lossPct;
@@ -179,6 +198,20 @@ export class RunAggregate implements MetricValues {
       case 'stopped':
         return;
     }
+  }
+
+  /** Adds to the frame counters what a flow's cumulative counts gained since its last sample. */
+  private addFrames(flowKey: string, now: LinkSample['frames']): void {
+    const before = this.flowFrames.get(flowKey);
+    this.flowFrames.set(flowKey, now);
+    // A link replaced under the same flow starts again from zero.
+    const base = before && now.received >= before.received ? before : undefined;
+    const delta = (k: keyof LinkSample['frames']) => Math.max(0, now[k] - (base?.[k] ?? 0));
+    this.counters.frames_received += delta('received');
+    this.counters.frames_incomplete += delta('incomplete');
+    this.counters.frames_corrupt += delta('corrupt');
+    this.counters.freeze_count += delta('freezeCount');
+    this.counters.freeze_ms += delta('freezeMs');
   }
 
   /**
@@ -230,14 +263,20 @@ export class RunAggregate implements MetricValues {
     const browserCpuPct = browser?.cpuPct ?? this.timeSeries.at(-1)?.browserCpuPct;
     const live = [...this.latest.values()].filter((s) => this.bots.get(s.bot)?.state === 'joined');
     const rtts = live.flatMap((s) => (s.rttMs === undefined ? [] : [s.rttMs]));
+    const latencies = live.flatMap((s) => s.latencyMs);
     const round = (n: number) => Math.round(n * 10) / 10;
+    const mean = (f: (s: LinkSample) => number) =>
+      live.length === 0 ? 0 : live.reduce((n, s) => n + f(s), 0) / live.length;
+    this.net.tick(live);
     this.timeSeries.push({
       t,
       bots: [...this.bots.values()].filter((b) => b.state === 'joined').length,
       links: this.livePairs.size,
       videoKbps: round(live.reduce((n, s) => n + s.videoKbps, 0)),
       audioKbps: round(live.reduce((n, s) => n + s.audioKbps, 0)),
-      lossPct: round(live.length === 0 ? 0 : live.reduce((n, s) => n + s.lossPct, 0) / live.length),
+      lossPct: round(mean((s) => s.lossPct)),
+      netLossPct: round(mean((s) => s.netLossPct)),
+      latencyP50Ms: round(percentileOf(latencies, 50)),
       rttP50Ms: round(percentileOf(rtts, 50)),
       rttP95Ms: round(percentileOf(rtts, 95)),
       jitterP95Ms: round(
@@ -271,6 +310,10 @@ export class RunAggregate implements MetricValues {
     const flows = [...this.videoFlows.values()];
     this.counters.video_flows = flows.filter((f) => f.started && !f.stalled).length;
     this.counters.video_flows_stalled = flows.filter((f) => f.stalled).length;
+    for (const key of this.connectedPairs) {
+      const via = this.pairVia.get(key);
+      if (via !== undefined) this.counters[`links_${via}`]++;
+    }
   }
 
   // MetricValues, for thresholds.
@@ -340,6 +383,7 @@ export class RunAggregate implements MetricValues {
       linksConnected: b.connected.size,
       linksExpected: (this.rooms.get(b.room)?.expectedBots ?? 1) - 1,
       lossPct: b.lossCount === 0 ? 0 : Math.round((b.lossSum / b.lossCount) * 10) / 10,
+      ...withNet(this.net.profileOf(bot)),
     }));
     const rank = (r: BotResult) => (r.state === 'failed' ? 0 : r.state === 'never-started' ? 1 : 2);
     return rows
@@ -353,3 +397,5 @@ export class RunAggregate implements MetricValues {
       .slice(0, limit);
   }
 }
+
+const withNet = (net: string | undefined) => (net === undefined ? {} : { net });

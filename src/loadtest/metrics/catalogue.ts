@@ -16,6 +16,10 @@ export const TREND_METRICS = {
   jitter_ms: 'inbound jitter per link',
   rtt_ms: 'round-trip time per link (RTCP)',
   chat_rtt_ms: 'data-channel chat ping to pong',
+  media_latency_ms:
+    "one-way delay of media packets, sender's abs-send-time stamp to arrival (a sample of 20 packets per link per sampling interval)",
+  turn_allocate_ms:
+    'ICE gathering start to the TURN relay candidate (the allocation), per link end using TURN',
   // What browser participants (--browsers) saw: per remote member, each sample interval, from getStats().
   browser_fps: 'frames a browser decoded per second, per remote video track',
   browser_dropped_fps:
@@ -30,7 +34,7 @@ export const TREND_METRICS = {
 /** How the summaries group the trends, in display order. */
 export const TREND_GROUPS = {
   signaling: ['ws_connect_ms', 'join_ms', 'reconnect_ms'],
-  connectivity: ['mesh_ready_ms', 'ice_connect_ms'],
+  connectivity: ['mesh_ready_ms', 'ice_connect_ms', 'turn_allocate_ms'],
   media: [
     'first_frame_ms',
     'video_bitrate_kbps',
@@ -39,6 +43,7 @@ export const TREND_GROUPS = {
     'loss_pct',
     'jitter_ms',
     'rtt_ms',
+    'media_latency_ms',
   ],
   chat: ['chat_rtt_ms'],
   browser: [
@@ -68,6 +73,17 @@ export const COUNTER_METRICS = {
   video_flows:
     'directed flows (receiver <- sender) whose video, once started, arrived in every sample window',
   video_flows_stalled: 'directed flows whose video stopped for a whole sample window after it had started',
+  links_host: 'connected pairs carried by host candidates (as the last sample of the pair saw it)',
+  links_srflx: 'connected pairs carried by a server-reflexive (STUN) candidate',
+  links_prflx: 'connected pairs carried by a peer-reflexive candidate',
+  links_relay: 'connected pairs carried through a TURN relay (either end a relay candidate)',
+  frames_received:
+    "video frames received whole (every packet, start to marker), over every link's last sample",
+  frames_incomplete: 'video frames that never arrived whole and were given up on',
+  frames_corrupt: 'whole video frames whose bytes match no frame of the clip sent (integrity check)',
+  freeze_count:
+    'video freezes (W3C webrtc-stats freezeCount: a gap of max(3 × avg, avg + 150 ms) between rendered frames)',
+  freeze_ms: 'total time frozen, ms (W3C totalFreezesDuration), over every flow',
   browsers_failed: 'browser participants that could not start or failed (each also a failed bot)',
   browser_frames_decoded: 'video frames browsers decoded, all remote tracks',
   browser_frames_dropped: 'video frames browsers dropped, all remote tracks',

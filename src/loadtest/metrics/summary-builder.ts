@@ -90,6 +90,7 @@ export function buildSummary(input: SummaryInput): RunSummary {
     worstRooms: agg.worstRooms(),
     worstBots: agg.worstBots(),
     browsers: agg.browserResults(),
+    ...(agg.net.empty ? {} : { netGroups: agg.net.results() }),
     timeSeries: agg.timeSeries,
   };
 }

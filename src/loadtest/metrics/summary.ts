@@ -1,5 +1,6 @@
 import type { CounterName, GaugeName, TrendName } from './catalogue.js';
 import type { GaugeStats } from './gauge.js';
+import type { NetGroupResult } from './net-groups.js';
 import type { ThresholdResult } from './thresholds.js';
 import type { TrendStats } from './trend.js';
 
@@ -24,6 +25,15 @@ export interface PlanSummary {
   /** What was actually sent, in words: "VP8 320x180 15 fps ~120 kbps; Opus stereo 120 ms packets ~32 kbps". */
   media: string;
   recording: boolean;
+  /** The network flags as given; absent when none was. */
+  net?: {
+    /** `--net` values as written (`25%:loss=5%`). */
+    profiles: string[];
+    schedule?: string;
+    /** Count of --ice-server URLs (credentials stay out of reports). */
+    iceServers: number;
+    relayOnly: boolean;
+  };
 }
 
 /** The server's own view, from its Prometheus metrics (embedded server, or --url's /metrics when reachable). */
@@ -84,6 +94,8 @@ export interface BotResult {
   linksConnected: number;
   linksExpected: number;
   lossPct: number;
+  /** Its --net profile group's profile (`none` for the rest); absent without --net. */
+  net?: string;
 }
 
 /** What one browser participant received from one remote member, over the run (its own getStats()). */
@@ -132,8 +144,11 @@ export interface TimePoint {
   /** Received bitrate summed over every live link. */
   videoKbps: number;
   audioKbps: number;
-  /** Mean over live links of each link's latest sample. */
+  /** Mean over live links of each link's latest sample: lost after repair, and before (what the network lost). */
   lossPct: number;
+  netLossPct: number;
+  /** Per-packet one-way delay p50 over live links' latest samples. */
+  latencyP50Ms: number;
   rttP50Ms: number;
   rttP95Ms: number;
   jitterP95Ms: number;
@@ -191,5 +206,10 @@ export interface RunSummary {
   worstBots: BotResult[];
   /** Every browser participant (--browsers): what humans in the room would have seen. Empty without. */
   browsers: BrowserResult[];
+  /**
+   * Per `--net` profile group (the bots without a share form a group `none`): the profile as configured
+   * and what was measured on the flows the group sent and received. Absent without --net or --net-schedule.
+   */
+  netGroups?: NetGroupResult[];
   timeSeries: TimePoint[];
 }

@@ -1,5 +1,6 @@
 import { UsageError } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
+import { type NetPlan, resolveNetPlan } from './net-plan.js';
 
 export interface LoadtestOptions {
   bots: number;
@@ -21,6 +22,14 @@ export interface LoadtestOptions {
   sampleIntervalMs?: number;
   /** How many of the participants are headless Chromium pages (0 or absent: none). */
   browsers?: number;
+  /** `--net PROFILE` or `--net 25%:PROFILE`, repeatable: shares of the bots get a network profile. */
+  net?: string[];
+  /** `--net-schedule 20s:loss=15%;40s:loss=0%`: every bot's network over time, from the run's start. */
+  netSchedule?: string;
+  /** STUN/TURN servers every media bot uses (`turn:user:pass@host:port[?transport=tcp]`). */
+  iceServers?: string[];
+  /** Only TURN relay candidates (ICE transport policy relay); needs a TURN server in iceServers. */
+  relayOnly?: boolean;
   logger?: Logger;
 }
 
@@ -40,6 +49,8 @@ export interface RunSettings {
   recordDir: string | undefined;
   /** Participants that are browsers; 0 for none. */
   browsers: number;
+  /** Network profiles, schedule, ICE servers; undefined when none was asked for. */
+  net: NetPlan | undefined;
 }
 
 export const DEFAULT_INTERVAL_MS = 5000;
@@ -78,5 +89,6 @@ export function resolveSettings(opts: LoadtestOptions): RunSettings {
     workers: opts.workers,
     recordDir: opts.recordDir,
     browsers: opts.browsers ?? 0,
+    net: resolveNetPlan(opts, signalingOnly),
   };
 }

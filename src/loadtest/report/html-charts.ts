@@ -38,7 +38,10 @@ export const CHARTS: ChartSpec[] = [
   {
     title: 'Packet loss (%)',
     unit: '%',
-    series: [{ key: 'lossPct', label: 'loss', color: COLORS[4] }],
+    series: [
+      { key: 'netLossPct', label: 'before repair (network)', color: COLORS[3] },
+      { key: 'lossPct', label: 'after repair', color: COLORS[4] },
+    ],
   },
   {
     title: 'Latency (ms)',
@@ -47,6 +50,7 @@ export const CHARTS: ChartSpec[] = [
       { key: 'rttP50Ms', label: 'RTT p50', color: COLORS[0] },
       { key: 'rttP95Ms', label: 'RTT p95', color: COLORS[3] },
       { key: 'jitterP95Ms', label: 'jitter p95', color: COLORS[1] },
+      { key: 'latencyP50Ms', label: 'media latency p50', color: COLORS[2] },
     ],
   },
   {

@@ -78,6 +78,9 @@ export function renderSummary(r: RunSummary, style: TextStyle = plainStyle): str
   out.push(
     `  ${pad('links', 22)}${(linksOk ? style.ok : style.bad)(`${c.links_connected}/${c.links_expected} connected`)}, ${c.links_failed} failed  ${style.dim('(n(n-1)/2 per room)')}`,
   );
+  out.push(
+    `  ${pad('carried by', 22)}${viaText(r)}${r.plan.net?.relayOnly ? `  ${style.dim('(--relay-only)')}` : ''}`,
+  );
   const botsOk = c.bots_joined === r.plan.bots && c.bots_failed === 0;
   out.push(
     `  ${pad('bots', 22)}${(botsOk ? style.ok : style.bad)(`${c.bots_joined}/${r.plan.bots} joined`)}, ${c.bots_failed} failed`,
@@ -95,6 +98,13 @@ export function renderSummary(r: RunSummary, style: TextStyle = plainStyle): str
         `  ${pad('video flows', 22)}${(videoOk ? style.ok : style.bad)(`${c.video_flows}/${flows} flowed in every sample`)}, ${c.video_flows_stalled} stalled  ${style.dim('(both ways of every link)')}`,
       );
     }
+    if (r.plan.video !== 'none') {
+      const framesOk = c.frames_corrupt === 0;
+      out.push(
+        `  ${pad('frames', 22)}${c.frames_received} whole, ${c.frames_incomplete} incomplete, ${(framesOk ? (s: string) => s : style.bad)(`${c.frames_corrupt} corrupt`)}; freezes ${c.freeze_count} (${Math.round(c.freeze_ms)} ms)`,
+      );
+    }
+    if (r.netGroups) out.push('', ...netGroupsTable(r, style));
     out.push('', header('CHAT', style), ...TREND_GROUPS.chat.map(trend));
     out.push(`  ${pad('chat', 22)}${c.chat_received}/${c.chat_sent} pings answered`);
     if (r.plan.browsers > 0) {
@@ -168,6 +178,53 @@ export function renderSummary(r: RunSummary, style: TextStyle = plainStyle): str
     }
   }
   return out.join('\n');
+}
+
+/** Connected pairs by the candidates that carried them: `host 5, relay 1`. */
+export function viaText(r: RunSummary): string {
+  const c = r.metrics.counters;
+  const parts = (['host', 'srflx', 'prflx', 'relay'] as const)
+    .filter((t) => c[`links_${t}`] > 0)
+    .map((t) => `${t} ${c[`links_${t}`]}`);
+  const unknown =
+    c.links_connected -
+    (['host', 'srflx', 'prflx', 'relay'] as const).reduce((n, t) => n + c[`links_${t}`], 0);
+  if (unknown > 0) parts.push(`not sampled ${unknown}`);
+  return `${parts.length === 0 ? '-' : parts.join(', ')} of ${c.links_connected} connected`;
+}
+
+/**
+ * The --net groups, configured against measured: loss on the flows a group sent (where an `out:` profile
+ * shows) and received (where an `in:` one does), before NACK repair, RTT, jitter, one-way latency and
+ * each bot's media rate over all its links.
+ */
+function netGroupsTable(r: RunSummary, style: TextStyle): string[] {
+  const out = [
+    style.bold('NETWORK PROFILES') +
+      style.dim('  configured → measured (loss before repair; sent = measured at its receivers)'),
+    style.dim(
+      `  ${pad('profile', 26)}${lpad('bots', 5)}${lpad('loss sent', 16)}${lpad('loss recv', 16)}${lpad('delay→rtt p50', 17)}${lpad('latency p50', 12)}${lpad('jitter p95', 16)}${lpad('kbps/bot sent', 20)}${lpad('freezes', 9)}`,
+    ),
+  ];
+  for (const g of r.netGroups ?? []) {
+    const { out: o, in: i } = g.configured;
+    const arrow = (conf: string, measured: string) => `${conf} → ${measured}`;
+    const rate = o.rateKbps === undefined ? '-' : `≤${o.rateKbps}`;
+    const freezes = g.received.freezeCount;
+    out.push(
+      `  ${pad(g.profile, 26)}${lpad(String(g.bots.length), 5)}` +
+        lpad(arrow(`${o.lossPct}%`, `${num(g.sent.netLossPct)}%`), 16) +
+        lpad(arrow(`${i.lossPct}%`, `${num(g.received.netLossPct)}%`), 16) +
+        lpad(arrow(`+${o.delayMs + i.delayMs}`, `${num(g.sent.rttP50Ms)} ms`), 17) +
+        lpad(`${num(g.sent.latencyP50Ms)} ms`, 12) +
+        lpad(arrow(`±${o.jitterMs}`, `${num(g.sent.jitterP95Ms)} ms`), 16) +
+        lpad(arrow(rate, `${num(g.sent.kbpsPerBotP50)} (max ${num(g.sent.kbpsPerBotMax)})`), 20) +
+        lpad(String(freezes), 9),
+    );
+    if (g.schedule.includes(';')) out.push(style.dim(`  ${pad('', 26)}over time: ${g.schedule}`));
+  }
+  for (const g of r.netGroups ?? []) out.push(style.dim(`  ${g.profile}: ${g.bots.join(' ')}`));
+  return out;
 }
 
 /** Rejoins after the signaling socket dropped, and bots that never came back (each also a failed bot). */

@@ -84,6 +84,16 @@ export class NetSchedule {
     return new NetSchedule(steps);
   }
 
+  /**
+   * One schedule doing what each of `schedules` does, in their order at equal times: a load test's share
+   * profile (`--net '25%:loss=5%'`) followed by the run's `--net-schedule`.
+   */
+  static combine(...schedules: NetSchedule[]): NetSchedule {
+    const steps = schedules.flatMap((s, order) => s.steps.map((step) => ({ step, order })));
+    steps.sort((a, b) => a.step.atMs - b.step.atMs || a.order - b.order);
+    return new NetSchedule(steps.map((s) => s.step));
+  }
+
   /** The profile in force `ms` after the start, over `base` (what applies before the first step). */
   profileAt(ms: number, base: NetProfile = CLEAR_PROFILE): NetProfile {
     let profile = base;
@@ -96,7 +106,7 @@ export class NetSchedule {
 
   /** The times at which the profile changes, after the start. */
   get changeTimesMs(): number[] {
-    return this.steps.map((s) => s.atMs).filter((t) => t > 0);
+    return [...new Set(this.steps.map((s) => s.atMs).filter((t) => t > 0))];
   }
 
   /** `loss=10%;20s:loss=0%` in canonical form: each step's whole profile, for reports. */

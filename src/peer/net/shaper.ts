@@ -14,6 +14,11 @@ export interface NetShaperOptions {
   /** performance.now()-style clock; tests pass their own. */
   now?: () => number;
   /**
+   * When the schedule's time 0 is, on the `now` clock (default: when the shaper is made). A load test
+   * counts every bot's schedule from the run's start, so all bots change at the same moment.
+   */
+  origin?: number;
+  /**
    * Told when a schedule step takes effect (the profile, in canonical text, and the step's index). Steps
    * take effect with the first packet or stats call at or after their time.
    */
@@ -57,7 +62,7 @@ export class NetShaper {
 
   constructor(opts: NetShaperOptions) {
     this.now = opts.now ?? (() => performance.now());
-    this.startedAt = this.now();
+    this.startedAt = opts.origin ?? this.now();
     this.schedule = opts.schedule;
     this.onChange = opts.onChange;
     this.base = opts.base ?? CLEAR_PROFILE;
@@ -69,7 +74,7 @@ export class NetShaper {
     });
     this.sides = { out: side('out'), in: side('in') };
     this.profileValue = this.base;
-    this.advance(this.startedAt);
+    this.advance(this.now());
   }
 
   /** A shaper for a plain profile text, e.g. `loss=5%,delay=40ms`, or a join schedule `loss=5%;20s:none`. */

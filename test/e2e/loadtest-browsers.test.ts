@@ -148,6 +148,50 @@ describe('engage loadtest --browsers', () => {
     expect(run.stdout).toMatch(/<- bot-0\s+320x180/);
   }, 120_000);
 
+  it("the same room with --net loss on the bots: the browser's own figures show the freezes, and its threshold fails the run (exit 99)", async () => {
+    const json = join(dir, 'impaired.json');
+    const run = await engage([
+      'loadtest',
+      '-n',
+      '4',
+      '--browsers',
+      '1',
+      '--ramp',
+      '4',
+      '--duration',
+      '15s',
+      '--sample-interval',
+      '2s',
+      '--workers',
+      '1',
+      // Bursts of lost packets longer than NACK repairs in time: what a person on a bad uplink's far end sees.
+      '--net',
+      'loss=20%,burst=10',
+      '--threshold',
+      'browser_freeze_count:count==0',
+      '--json',
+      json,
+    ]);
+    expect(run.code, run.stderr).toBe(99);
+    const r = report(json);
+    expect(r.run.failures).toEqual([]);
+    expect(r.metrics.counters).toMatchObject({ links_connected: 6, links_failed: 0, browsers_failed: 0 });
+    // Only the bots are shaped: the three of them in the one profile group.
+    expect(r.netGroups?.map((g) => [g.profile, g.bots.length])).toEqual([['loss=20%,burst=10', 3]]);
+    const [browser] = r.browsers;
+    expect(browser!.remotes).toHaveLength(3);
+    const freezes = browser!.remotes.reduce((n, m) => n + m.freezeCount, 0);
+    const drops = browser!.remotes.reduce((n, m) => n + m.framesDropped, 0);
+    expect(freezes + drops).toBeGreaterThan(0);
+    expect(r.metrics.counters.browser_freeze_count).toBe(freezes);
+    expect(r.thresholds).toEqual([
+      expect.objectContaining({ threshold: 'browser_freeze_count:count==0', ok: false }),
+    ]);
+    // The picture still arrives at the clip's size: it freezes, it is not replaced by a smaller one.
+    for (const m of browser!.remotes) expect(m).toMatchObject({ width: 320, height: 180 });
+    expect(r.metrics.counters.browser_concealed_samples).toBeGreaterThan(0);
+  }, 120_000);
+
   it('a Chromium that cannot start is a counted failure with its reason, never a hang (exit 1)', async () => {
     const json = join(dir, 'broken.json');
     const t0 = Date.now();

@@ -48,7 +48,9 @@ export class BrowserHost implements HostHandle {
         executablePath: options.executable,
         args: chromiumArgs(options.media),
         headless: true,
-        timeout: options.launchTimeoutMs ?? 60_000,
+        // Inside the hosts-ready limit (60 s): a Chromium that hangs at start is a counted failure, not a
+        // timeout of the whole run.
+        timeout: options.launchTimeoutMs ?? 30_000,
       });
       host.browser.on('disconnected', () => {
         if (!host.stopping && !host.closing) host.chromiumGone();

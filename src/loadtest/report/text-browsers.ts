@@ -1,10 +1,6 @@
 import type { RunSummary } from '../metrics/summary.js';
 import type { TextStyle } from './text.js';
-
-const num = (n: number) =>
-  Math.abs(n) >= 100 ? Math.round(n).toString() : (Math.round(n * 10) / 10).toString();
-const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
-const lpad = (s: string, n: number) => (s.length >= n ? s : ' '.repeat(n - s.length) + s);
+import { lpad, num, pad } from './text-format.js';
 
 /**
  * The counters of the browser participants and, per browser, what it received from each member: what a

@@ -2,6 +2,7 @@ import { TREND_GROUPS, type TrendName } from '../metrics/catalogue.js';
 import type { RunFailure, RunSummary } from '../metrics/summary.js';
 import type { TrendStats } from '../metrics/trend.js';
 import { browserLines } from './text-browsers.js';
+import { lpad, num, pad } from './text-format.js';
 
 /** How the CLI colours the summary; library code only marks what is good, bad or minor. */
 export interface TextStyle {
@@ -19,11 +20,6 @@ export const plainStyle: TextStyle = {
   dim: (s) => s,
   bold: (s) => s,
 };
-
-const num = (n: number) =>
-  Math.abs(n) >= 100 ? Math.round(n).toString() : (Math.round(n * 10) / 10).toString();
-const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
-const lpad = (s: string, n: number) => (s.length >= n ? s : ' '.repeat(n - s.length) + s);
 
 const COLUMNS = ['count', 'min', 'avg', 'p50', 'p90', 'p95', 'p99', 'max'] as const;
 

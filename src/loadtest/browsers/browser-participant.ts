@@ -143,7 +143,12 @@ export class BrowserParticipant {
       page.on('close', () => {
         if (!this.stopping) this.fail('the page closed (the browser went away)');
       });
-      await page.goto(BrowserParticipant.pageUrl(this.spec), { timeout: JOIN_TIMEOUT_MS });
+      const url = BrowserParticipant.pageUrl(this.spec);
+      const response = await page.goto(url, { timeout: JOIN_TIMEOUT_MS });
+      if (response && !response.ok())
+        throw new Error(
+          `${url} answered HTTP ${response.status()}: the server must serve engage's web page (engage serve does)`,
+        );
       await this.untilJoined(t0);
     } catch (err) {
       this.fail(`could not start: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);

@@ -114,6 +114,8 @@ describe('engage loadtest --browsers', () => {
     const c = r.metrics.counters;
     expect(c).toMatchObject({ links_expected: 6, links_connected: 6, links_failed: 0, bots_failed: 0 });
     expect(c.browsers_failed).toBe(0);
+    // What carried every pair is known, the browser's among them (host candidates on loopback).
+    expect(c.links_host).toBe(6);
     expect(c.browser_freeze_count).toBe(0);
     // Both ways of all 6 links, the browser's 3 received flows among them.
     expect(c.video_flows).toBe(12);
@@ -127,7 +129,7 @@ describe('engage loadtest --browsers', () => {
     expect(browser!.remotes.map((m) => m.remote).sort()).toEqual(['bot-0', 'bot-1', 'bot-2']);
     for (const m of browser!.remotes) {
       // builtin-light is VP8 320x180 at 15 fps: what the browser's own decoder says it got.
-      expect(m).toMatchObject({ width: 320, height: 180, freezeCount: 0, stalled: false });
+      expect(m).toMatchObject({ width: 320, height: 180, freezeCount: 0, stalled: false, via: 'host' });
       expect(m.fpsAvg).toBeGreaterThan(13);
       expect(m.fpsAvg).toBeLessThan(16.5);
       expect(m.framesDecoded).toBeGreaterThan(100);

@@ -316,6 +316,7 @@ export function fixtureSummary(options: FixtureOptions = {}): RunSummary {
             decodeMs: 0.9,
             concealedSamples: 9_600,
             stalled: false,
+            via: 'host',
           },
         ],
       },

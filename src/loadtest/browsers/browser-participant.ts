@@ -250,6 +250,7 @@ export class BrowserParticipant {
       }
       const i = account.meter.next(m.video, m.audio, atMs);
       account.fold(i);
+      if (m.via) account.view.via = m.via;
       const add = (metric: TrendName, v: number | undefined) => {
         if (v !== undefined) this.post({ type: 'trend', metric, value: v, ...this.tags });
       };

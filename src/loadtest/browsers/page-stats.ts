@@ -17,6 +17,8 @@ export interface MemberReading {
   video?: InboundVideo;
   audio?: InboundAudio;
   sending?: OutboundVideo;
+  /** What carries the link (the selected candidate pair): relay when either end is, else the local type. */
+  via?: 'host' | 'srflx' | 'prflx' | 'relay';
 }
 
 type RTCPeerConnectionStateName = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
@@ -61,6 +63,13 @@ export const READ_PAGE_JS = `async (withStats) => {
     const out = { name: m.name, role: m.role, state: m.pc.connectionState };
     if (!withStats || m.pc.connectionState === 'closed') return out;
     const report = await m.pc.getStats();
+    let pairId;
+    for (const r of report.values()) if (r.type === 'transport' && r.selectedCandidatePairId) pairId = r.selectedCandidatePairId;
+    const pair = pairId ? report.get(pairId) : [...report.values()].find((r) => r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded');
+    const local = pair && report.get(pair.localCandidateId);
+    const remote = pair && report.get(pair.remoteCandidateId);
+    if (local && remote)
+      out.via = local.candidateType === 'relay' || remote.candidateType === 'relay' ? 'relay' : local.candidateType;
     for (const r of report.values()) {
       if (r.type === 'inbound-rtp' && r.kind === 'video') {
         out.video = { framesDecoded: n(r.framesDecoded), framesDropped: n(r.framesDropped),

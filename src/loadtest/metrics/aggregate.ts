@@ -192,6 +192,8 @@ export class RunAggregate implements MetricValues {
           this.videoFlows.set(flowKey, flow);
           flow.started ||= r.framesDecoded > 0;
           flow.stalled ||= r.stalled;
+          // A pair of two browsers has no bot end to say what carried it: the browser says.
+          if (r.via !== undefined) this.pairVia.set(pairKey(event.room, event.bot, r.remote), r.via);
         }
         return;
       case 'ready':

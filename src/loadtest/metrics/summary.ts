@@ -117,6 +117,8 @@ export interface BrowserRemoteView {
   concealedSamples: number;
   /** Its video stopped for a whole sample interval after it had started (as video_flows_stalled counts). */
   stalled: boolean;
+  /** What carried the link, by the latest sample (the selected candidate pair); absent before one. */
+  via?: 'host' | 'srflx' | 'prflx' | 'relay';
 }
 
 /** A browser participant's own account: what a person at that page saw and what its camera could send. */

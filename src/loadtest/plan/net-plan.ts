@@ -1,4 +1,3 @@
-import type { RTCIceServer } from 'werift';
 import { hasTurnServer, parseIceServer } from '../../peer/ice.js';
 import { CLEAR_PROFILE, type DirectionProfile } from '../../peer/net/profile.js';
 import { NetSchedule } from '../../peer/net/schedule.js';
@@ -56,15 +55,15 @@ export function resolveNetPlan(input: NetPlanInput, signalingOnly: boolean): Net
       ? undefined
       : NetSchedule.parse(input.netSchedule, { untimedFirst: false });
   const iceServers = input.iceServers ?? [];
-  for (const s of iceServers) {
+  const parsed = iceServers.map((s) => {
     try {
-      parseIceServer(s);
+      return parseIceServer(s);
     } catch (err) {
       throw new UsageError(`--ice-server: ${(err as Error).message}`);
     }
-  }
+  });
   const relayOnly = input.relayOnly === true;
-  if (relayOnly && !hasTurnServer(iceServers.map(parseIceServer)))
+  if (relayOnly && !hasTurnServer(parsed))
     throw new UsageError('--relay-only needs a TURN server: --ice-server turn:user:pass@host:port');
   // Refuses shares over 100% now, with any bot count.
   assignNetShares(1, shares);
@@ -122,9 +121,4 @@ function configured(p: DirectionProfile): ConfiguredDirection {
     jitterMs: p.jitterMs,
     ...(p.rateBps === undefined ? {} : { rateKbps: p.rateBps / 1000 }),
   };
-}
-
-/** The ICE servers a bot uses, parsed (the plan checked them). */
-export function iceServersOf(texts: readonly string[]): RTCIceServer[] {
-  return texts.map(parseIceServer);
 }

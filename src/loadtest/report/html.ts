@@ -285,7 +285,10 @@ function netGroupsSection(s: RunSummary): string {
           `${conf(o.rateKbps === undefined ? 'no cap' : `≤${o.rateKbps} kbit/s`)}${fmtNum(g.sent.kbpsPerBotP50)}`,
           `max ${g.sent.kbpsPerBotMax} kbit/s`,
         ) +
-        cell(`${fmtNum(g.received.freezeCount)} / ${fmtNum(g.received.framesCorrupt)}`) +
+        cell(
+          `${fmtNum(g.sent.freezeCount)} / ${fmtNum(g.sent.framesCorrupt)}`,
+          `received: ${g.received.freezeCount} freezes, ${g.received.framesCorrupt} corrupt`,
+        ) +
         '</tr>'
       );
     })
@@ -296,7 +299,7 @@ function netGroupsSection(s: RunSummary): string {
   return card(
     'Network profiles',
     '<p class="muted">Configured → measured. Loss is before NACK repair; “sent” is what the group’s bots sent, measured at their receivers; RTT, latency (one-way, per packet) and jitter on those flows; kbit/s is each bot’s media sent over all its links, p50 of a reading a second.</p>' +
-      `<table><thead><tr><th>profile</th><th class="num">bots</th><th class="num">loss sent</th><th class="num">loss received</th><th class="num">delay → RTT p50</th><th class="num">latency p50</th><th class="num">jitter → p95</th><th class="num">rate → kbit/s per bot</th><th class="num">freezes / corrupt received</th></tr></thead><tbody>${rows}</tbody></table>` +
+      `<table><thead><tr><th>profile</th><th class="num">bots</th><th class="num">loss sent</th><th class="num">loss received</th><th class="num">delay → RTT p50</th><th class="num">latency p50</th><th class="num">jitter → p95</th><th class="num">rate → kbit/s per bot</th><th class="num">freezes / corrupt of what it sent</th></tr></thead><tbody>${rows}</tbody></table>` +
       `<ul class="muted">${bots}</ul>`,
     true,
   );

@@ -197,7 +197,9 @@ export function viaText(r: RunSummary): string {
 function netGroupsTable(r: RunSummary, style: TextStyle): string[] {
   const out = [
     style.bold('NETWORK PROFILES') +
-      style.dim('  configured → measured (loss before repair; sent = measured at its receivers)'),
+      style.dim(
+        '  configured → measured, on what each group sent (at its receivers) and received; loss before NACK repair',
+      ),
     style.dim(
       `  ${pad('profile', 26)}${lpad('bots', 5)}${lpad('loss sent', 16)}${lpad('loss recv', 16)}${lpad('delay→rtt p50', 17)}${lpad('latency p50', 12)}${lpad('jitter p95', 16)}${lpad('kbps/bot sent', 20)}${lpad('freezes', 9)}`,
     ),
@@ -206,7 +208,7 @@ function netGroupsTable(r: RunSummary, style: TextStyle): string[] {
     const { out: o, in: i } = g.configured;
     const arrow = (conf: string, measured: string) => `${conf} → ${measured}`;
     const rate = o.rateKbps === undefined ? '-' : `≤${o.rateKbps}`;
-    const freezes = g.received.freezeCount;
+    const freezes = g.sent.freezeCount;
     out.push(
       `  ${pad(g.profile, 26)}${lpad(String(g.bots.length), 5)}` +
         lpad(arrow(`${o.lossPct}%`, `${num(g.sent.netLossPct)}%`), 16) +

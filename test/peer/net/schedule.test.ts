@@ -19,6 +19,18 @@ describe('network schedules', () => {
     expect(at(s, 45_000, 'delay=40ms')).toBe('delay=40ms');
   });
 
+  it("combines a share's profile with the run's schedule: the share first at equal times", () => {
+    const share = NetSchedule.parse('loss=5%,delay=80ms;30s:none', { untimedFirst: true });
+    const run = NetSchedule.parse('20s:loss=15%;30s:loss=2%');
+    const s = NetSchedule.combine(share, run);
+    expect(s.changeTimesMs).toEqual([20_000, 30_000]);
+    expect(at(s, 0)).toBe('loss=5%,delay=80ms');
+    expect(at(s, 20_000)).toBe('loss=15%,delay=80ms');
+    // At 30 s the share clears everything, then the run's step sets its loss.
+    expect(at(s, 30_000)).toBe('loss=2%');
+    expect(s.describe()).toBe('loss=5%,delay=80ms;20s:loss=15%,delay=80ms;30s:loss=2%');
+  });
+
   it("join's form: the first step may omit its time; none clears everything", () => {
     const s = NetSchedule.parse('loss=10%,in:delay=20ms;1m30s:none;2m:rate=300kbit', { untimedFirst: true });
     expect(s.steps.map((x) => x.atMs)).toEqual([0, 90_000, 120_000]);

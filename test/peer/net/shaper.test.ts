@@ -121,6 +121,19 @@ describe('net shaper', () => {
     expect(shaper.stats().profile).toBe('loss=10%,delay=40ms');
   });
 
+  it("counts its schedule from an origin it is given (a load test's start), steps already past in force", () => {
+    let now = 12_000;
+    const shaper = new NetShaper({
+      schedule: NetSchedule.parse('5s:loss=10%;20s:none'),
+      now: () => now,
+      origin: 0,
+    });
+    shapers.push(shaper);
+    expect(shaper.stats()).toMatchObject({ profile: 'loss=10%', step: 0 });
+    now = 20_000;
+    expect(shaper.stats()).toMatchObject({ profile: 'none', step: 1 });
+  });
+
   it('after a change to clear, packets still in flight are not overtaken', async () => {
     const shaper = NetShaper.fromText('delay=300ms;50ms:none');
     shapers.push(shaper);

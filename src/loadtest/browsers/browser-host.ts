@@ -113,8 +113,8 @@ export class BrowserHost implements HostHandle {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       try {
-        await Promise.allSettled(this.starting);
-        await Promise.allSettled(this.participants.map((p) => p.stop()));
+        // Pages still joining are told too: they leave at their next step instead of joining.
+        await Promise.allSettled([...this.participants.map((p) => p.stop()), ...this.starting]);
       } finally {
         this.post({ type: 'stopped' });
         this.flush();

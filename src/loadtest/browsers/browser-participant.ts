@@ -155,6 +155,13 @@ export class BrowserParticipant {
       return;
     }
     if (this.state !== 'starting') return;
+    if (this.stopping) {
+      // The run ended while this page was still on its way in: it leaves without having joined.
+      this.state = 'left';
+      this.post({ type: 'bot', state: 'left', ...this.tags });
+      await within(this.page!.context().close(), READ_TIMEOUT_MS, 'closing the page').catch(() => {});
+      return;
+    }
     this.state = 'joined';
     this.joinedAt = performance.now();
     this.post({ type: 'count', metric: 'bots_joined', n: 1, ...this.tags });
@@ -333,6 +340,7 @@ export class BrowserParticipant {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       for (const t of this.timers) clearInterval(t);
+      // Still starting: start() sees `stopping` at its next step and leaves; failed or left: nothing to do.
       if (this.state !== 'joined' || !this.page) return;
       const page = this.page;
       try {

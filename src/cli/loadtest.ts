@@ -27,6 +27,7 @@ interface LoadtestFlags {
   record?: string;
   sampleInterval: string;
   chatInterval: string;
+  browsers: number;
   net?: string[];
   netSchedule?: string;
   iceServer?: string[];
@@ -101,6 +102,12 @@ export function registerLoadtest(program: Command, ctx: CommandContext): void {
       '5s',
     )
     .option(
+      '--browsers <k>',
+      'k of the n participants are headless Chromium pages (the page engage serve serves, its fake camera playing the same clip): what humans would see (browser_* metrics); needs Chromium and ffmpeg',
+      intArg(0, 100),
+      0,
+    )
+    .option(
       '--net <profile>',
       "impair bots' networks in process: PROFILE for every bot, or SHARE%:PROFILE for a share of them (repeatable), e.g. --net '25%:loss=5%,delay=80ms'; keys as on engage join (loss, burst, delay, jitter, rate, queue, in:/out:)",
       collect,
@@ -127,7 +134,11 @@ export function registerLoadtest(program: Command, ctx: CommandContext): void {
         '  bots_started bots_joined bots_failed links_expected links_connected links_failed links_host links_srflx links_relay\n' +
         '  signal_errors chat_sent chat_received frames_received frames_incomplete frames_corrupt freeze_count freeze_ms (counters: count rate);\n' +
         '  generator_cpu_pct generator_rss_mb generator_loop_lag_ms (gauges: avg min max value)\n' +
-        "\nExamples:\n  engage loadtest -n 20\n  engage loadtest -n 5000 --rooms 1000 --signaling-only --ramp 500 --duration 10s\n  engage loadtest -n 12 --rooms 3 --url ws://10.0.0.5:8080 --threshold 'mesh_ready_ms:p(95)<3000' --json report.json --html report.html\n  engage loadtest -n 30 --rooms 6 --url ws://10.0.0.5:8080 --url ws://10.0.0.6:8080 --url ws://10.0.0.7:8080   # a cluster: rooms spread over the instances, each one's /metrics read\n  engage loadtest -n 12 --net '25%:loss=5%,delay=80ms' --net-schedule '20s:loss=15%;40s:loss=0%' --threshold 'frames_corrupt:count==0'\n  engage loadtest -n 4 --relay-only --ice-server turn:user:pass@127.0.0.1:3478 --threshold 'links_relay:count==6'",
+        'With --browsers: browser_fps browser_dropped_fps browser_jitter_buffer_ms browser_decode_ms browser_frame_width\n' +
+        '  browser_frame_height browser_concealed_pct (trends); browsers_failed browser_frames_decoded browser_frames_dropped\n' +
+        '  browser_freeze_count browser_freeze_ms browser_concealed_samples browser_quality_limited_ms (counters);\n' +
+        '  browser_cpu_pct browser_pss_mb (gauges)\n' +
+        "\nExamples:\n  engage loadtest -n 20\n  engage loadtest -n 5000 --rooms 1000 --signaling-only --ramp 500 --duration 10s\n  engage loadtest -n 12 --rooms 3 --url ws://10.0.0.5:8080 --threshold 'mesh_ready_ms:p(95)<3000' --json report.json --html report.html\n  engage loadtest -n 30 --rooms 6 --url ws://10.0.0.5:8080 --url ws://10.0.0.6:8080 --url ws://10.0.0.7:8080   # a cluster: rooms spread over the instances, each one's /metrics read\n  engage loadtest -n 12 --browsers 2 --threshold 'browser_freeze_count:count==0' --threshold 'browser_fps:p(5)>12'\n  engage loadtest -n 12 --net '25%:loss=5%,delay=80ms' --net-schedule '20s:loss=15%;40s:loss=0%' --threshold 'frames_corrupt:count==0'\n  engage loadtest -n 4 --relay-only --ice-server turn:user:pass@127.0.0.1:3478 --threshold 'links_relay:count==6'",
     )
     .action(async (flags: LoadtestFlags) => {
       if (!LOG_LEVELS.includes(flags.logLevel))
@@ -167,6 +178,7 @@ export function registerLoadtest(program: Command, ctx: CommandContext): void {
           recordDir: flags.record,
           sampleIntervalMs: duration('--sample-interval', flags.sampleInterval),
           chatIntervalMs: duration('--chat-interval', flags.chatInterval),
+          browsers: flags.browsers,
           net: flags.net,
           netSchedule: flags.netSchedule,
           iceServers: flags.iceServer,

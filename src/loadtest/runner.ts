@@ -1,5 +1,9 @@
 import { availableParallelism } from 'node:os';
+import { UsageError } from '../util/errors.js';
 import { silentLogger } from '../util/log.js';
+import type { BrowserHostOptions } from './browsers/browser-host.js';
+import { findChromium } from './browsers/chromium.js';
+import { prepareFakeMedia } from './browsers/fake-media.js';
 import { EmbeddedServer } from './execute/embedded-server.js';
 import { execute, hostsReady, type Phase } from './execute/executor.js';
 import { failOnPurposeFromEnv, HostPool } from './execute/host-pool.js';
@@ -65,14 +69,17 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
     rooms: opts.rooms,
     rampPerS: opts.rampPerS,
     instances: settings.urls?.length ?? 1,
+    browsers: settings.browsers,
   });
   // Loading the clips validates them: a file the source cannot send is a usage error now, not in a bot.
   const media =
     settings.mode === 'signaling-only'
       ? 'none (signaling only)'
       : await describeMedia(settings.video, settings.audio);
+  // Chromium and its fake camera are checked (and the clip decoded, once) before anything starts.
+  const browsers = settings.browsers > 0 ? await browserHostOptions(settings) : undefined;
   const cores = availableParallelism();
-  const workers = Math.min(settings.workers ?? cores, plan.bots.length);
+  const workers = Math.min(settings.workers ?? cores, plan.bots.filter((b) => !b.browser).length);
   const logger = opts.logger ?? silentLogger;
   const log = logger.child({ component: 'loadtest', run: plan.runId });
 
@@ -86,15 +93,32 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
   };
   let internalError: unknown;
   // Room by room, so that shares spread over the rooms (bots are placed round robin: in plan order, every
-  // fourth bot shares a room when there are four).
-  const groups = settings.net ? netGroups(settings.net, [...plan.rooms.values()].flat()) : [];
+  // fourth bot shares a room when there are four). Only bots are shaped (in process); a browser
+  // participant's network is Chromium's own.
+  const browserNames = new Set(plan.bots.filter((b) => b.browser).map((b) => b.name));
+  const groups = settings.net
+    ? netGroups(
+        settings.net,
+        [...plan.rooms.values()].flat().filter((name) => !browserNames.has(name)),
+      )
+    : [];
   const agg = new RunAggregate();
-  agg.plan(plan.rooms);
+  agg.plan(
+    plan.rooms,
+    plan.bots.filter((b) => b.browser).map((b) => b.name),
+  );
   agg.planNet(groups);
   const onPoolEvent = (e: PoolEvent) => {
     switch (e.type) {
       case 'host_event':
         agg.add(e.event, e.host);
+        // A browser participant that fails is the generator's failure (the run exits 1), but one page
+        // does not end the bots' run: it is counted, with its reason, and the run carries on.
+        if (e.host === pool?.browserHostIndex && e.event.type === 'bot' && e.event.state === 'failed') {
+          const reason = `${e.event.bot}: ${e.event.error ?? 'failed'}`;
+          failures.push({ component: 'browser', reason, bots: 1 });
+          log.error({ reason }, 'browser participant failed');
+        }
         return;
       case 'host_failed':
         agg.hostFailed(e.bots, `host ${e.host} (${pool?.kind ?? 'worker thread'}) failed: ${e.reason}`);
@@ -110,7 +134,12 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
   try {
     io.starting?.({ workers, embeddedServer: settings.urls === undefined });
     // Workers load while the server starts.
-    pool = await HostPool.start({ workers, onEvent: onPoolEvent, failOnPurpose: failOnPurposeFromEnv() });
+    pool = await HostPool.start({
+      workers,
+      onEvent: onPoolEvent,
+      failOnPurpose: failOnPurposeFromEnv(),
+      ...(browsers ? { browsers } : {}),
+    });
     server = settings.urls
       ? undefined
       : await EmbeddedServer.start({
@@ -137,6 +166,7 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
     sampler = new RunSampler({
       agg,
       ...(embedded ? { serverUsage: () => embedded.usage } : {}),
+      ...(browsers ? { browserUsage: () => pool?.browserUsage() } : {}),
       onTick: (elapsedS) =>
         io.progress?.({
           elapsedS,
@@ -233,6 +263,7 @@ function botSpec(
     video: settings.video,
     audio: settings.audio,
     expectedPeers: plan.rooms.get(bot.room)!.length - 1,
+    ...(bot.browser ? { browser: true } : {}),
     chatIntervalMs: settings.chatIntervalMs,
     sampleIntervalMs: settings.sampleIntervalMs,
     ...(settings.recordDir === undefined ? {} : { recordDir: settings.recordDir }),
@@ -260,6 +291,7 @@ function planSummary(
   return {
     mode: settings.mode,
     bots: plan.bots.length,
+    browsers: plan.bots.filter((b) => b.browser).length,
     rooms: plan.rooms.size,
     roomSizes: [...plan.rooms.values()].map((r) => r.length).sort((a, b) => b - a),
     rampPerS: opts.rampPerS,
@@ -281,6 +313,14 @@ function planSummary(
         }
       : {}),
   };
+}
+
+/** Chromium and the decoded clip its fake camera and microphone play: usage errors when missing. */
+async function browserHostOptions(settings: RunSettings): Promise<BrowserHostOptions> {
+  if (settings.mode === 'signaling-only')
+    throw new UsageError('--browsers needs media: it cannot be used with --signaling-only');
+  const executable = findChromium();
+  return { executable, media: await prepareFakeMedia(settings.video, settings.audio) };
 }
 
 /** The embedded server's view: its metrics since it started, and its process's own CPU and memory. */

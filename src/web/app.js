@@ -698,6 +698,25 @@ ui.leaveButton.addEventListener('click', () => session?.leave());
 // Closing the tab: say goodbye (the server's peer-left would follow anyway).
 window.addEventListener('pagehide', () => session?.leave());
 
+// For tools that drive this page (`engage loadtest --browsers` reads getStats() of each connection):
+// the visit's state and each member's connection, read-only. Nothing in the page depends on it.
+Object.defineProperty(window, 'engage', {
+  value: Object.freeze({
+    session: () =>
+      session && {
+        name: session.name,
+        joined: session.opened && !session.ended,
+        members: [...session.members.values()].map((m) => ({
+          name: m.name,
+          role: m.role,
+          pc: m.pc,
+          channel: m.channel,
+        })),
+      },
+    lobbyError: () => (ui.lobbyError.hidden ? '' : ui.lobbyError.textContent),
+  }),
+});
+
 // `/room/<room>/?username=<name>` joins at once; `/room/<room>/` asks only for a name.
 (function start() {
   let room = '';

@@ -1,3 +1,5 @@
+import type { BrowserHost, BrowserHostOptions } from '../browsers/browser-host.js';
+import type { BrowserUsage } from '../browsers/chromium.js';
 import { type FailOnPurpose, type HostHandle, startLocalHost, startWorkerHost } from './hosts.js';
 import type { BotSpec, HostEvent, PoolEvent } from './messages.js';
 
@@ -8,6 +10,8 @@ export interface HostPoolOptions {
   onEvent: (event: PoolEvent) => void;
   /** Test hook: this worker breaks once one of its bots has joined. */
   failOnPurpose?: { host: number; how: FailOnPurpose };
+  /** Browser participants (--browsers): one more host, after the bots' ones, running Chromium. */
+  browsers?: BrowserHostOptions;
 }
 
 /**
@@ -37,6 +41,9 @@ export class HostPool {
   private readonly hosts: Host[] = [];
   private readonly onEvent: (event: PoolEvent) => void;
   readonly kind: HostHandle['kind'];
+  /** Hosts of bots; a browser host, when there is one, comes after them. */
+  private botHosts = 0;
+  private browserHost: BrowserHost | undefined;
   private closing: Promise<void> | undefined;
   private settled: (() => void) | undefined;
   private allReady: (() => void) | undefined;
@@ -77,6 +84,33 @@ export class HostPool {
           ? await startLocalHost(listener)
           : startWorkerHost({ index, ...(fail ? { failOnPurpose: fail } : {}) }, listener);
     }
+    this.botHosts = count;
+    if (options.browsers) await this.startBrowserHost(options.browsers);
+  }
+
+  private async startBrowserHost(options: BrowserHostOptions): Promise<void> {
+    const index = this.hosts.length;
+    const host: Host = { handle: undefined, ready: false, state: 'running', bots: new Set() };
+    this.hosts.push(host);
+    // Loaded only for a run with browsers: playwright-core is not needed otherwise.
+    const { BrowserHost } = await import('../browsers/browser-host.js');
+    this.browserHost = await BrowserHost.start(options, {
+      message: (m) => {
+        for (const event of m.events) this.hostEvent(index, event);
+      },
+      failed: (reason) => this.hostFailed(index, reason),
+    });
+    host.handle = this.browserHost;
+  }
+
+  /** The host number of the browser participants, if any (its events are theirs). */
+  get browserHostIndex(): number | undefined {
+    return this.browserHost ? this.botHosts : undefined;
+  }
+
+  /** The browser participants' Chromium: CPU and memory now, or undefined without browsers. */
+  browserUsage(): BrowserUsage | undefined {
+    return this.browserHost?.usage();
   }
 
   get size(): number {
@@ -98,9 +132,9 @@ export class HostPool {
     });
   }
 
-  /** Which host bot number `index` of the plan runs on. */
-  hostOf(index: number): number {
-    return index % this.hosts.length;
+  /** Which host bot number `index` of the plan runs on (a browser participant: the browser host). */
+  hostOf(index: number, browser = false): number {
+    return browser && this.browserHost ? this.botHosts : index % this.botHosts;
   }
 
   /**
@@ -109,7 +143,7 @@ export class HostPool {
    */
   start(index: number, spec: BotSpec): boolean {
     if (this.closing) throw new Error(`cannot start ${spec.name}: the host pool is closed`);
-    const host = this.hosts[this.hostOf(index)]!;
+    const host = this.hosts[this.hostOf(index, spec.browser === true)]!;
     if (host.state !== 'running') return false;
     host.bots.add(spec.name);
     host.handle!.send({ type: 'start', spec });

@@ -6,7 +6,7 @@ import { type HostCommand, type HostMessage, parseHostMessage } from './messages
 
 /** A place bots run: a worker thread, or this thread. The pool treats both alike. */
 export interface HostHandle {
-  readonly kind: 'worker thread' | 'main thread';
+  readonly kind: 'worker thread' | 'main thread' | 'browser';
   send(cmd: HostCommand): void;
   /** Ends the host at once (after the grace period, for stragglers). Idempotent. */
   close(): Promise<void>;

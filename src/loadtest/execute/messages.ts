@@ -1,5 +1,6 @@
 import type { CandidateType } from '../../peer/ice-path.js';
 import { COUNTER_METRICS, type CounterName, TREND_METRICS, type TrendName } from '../metrics/catalogue.js';
+import type { BrowserView } from '../metrics/summary.js';
 
 /** One bot of the plan, as a worker starts it. */
 export interface BotSpec {
@@ -14,6 +15,8 @@ export interface BotSpec {
   chatIntervalMs: number;
   sampleIntervalMs: number;
   recordDir?: string;
+  /** A browser participant (--browsers): a Chromium page of the browser host, never a worker's bot. */
+  browser?: boolean;
   /** The bot's network, as the plan gave it (texts the plan checked; the host parses them again). */
   net?: BotNetSpec;
   /** STUN/TURN servers (`turn:user:pass@host:port`), and whether only relay candidates are used. */
@@ -95,6 +98,8 @@ export type HostEvent =
       via?: CandidateType;
     }
   | { type: 'health'; loopLagP99Ms: number }
+  /** A browser participant's running account of what it received and sent (replaces the one before). */
+  | { type: 'browser-view'; bot: string; room: string; view: BrowserView }
   /** The host has loaded everything and takes bots: the run's clock starts when every host is ready. */
   | { type: 'ready' }
   /** Every bot of this host has left after a stop. */
@@ -177,6 +182,8 @@ function isHostEvent(m: unknown): m is HostEvent {
       );
     case 'health':
       return isNumber(e.loopLagP99Ms);
+    case 'browser-view':
+      return isTagged(e) && typeof e.view === 'object' && e.view !== null;
     case 'ready':
     case 'stopped':
       return true;

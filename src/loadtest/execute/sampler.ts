@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { BrowserUsage } from '../browsers/chromium.js';
 import type { RunAggregate } from '../metrics/aggregate.js';
 import { machineBusyPct, readMachineCpu } from '../metrics/machine-cpu.js';
 import type { ServerUsage } from './embedded-server.js';
@@ -8,6 +9,8 @@ export interface SamplerOptions {
   agg: RunAggregate;
   /** The embedded server's latest reading of itself; absent with --url. */
   serverUsage?: () => ServerUsage | undefined;
+  /** The browser participants' Chromium, read now; absent without --browsers. */
+  browserUsage?: () => BrowserUsage | undefined;
   /** After each point, with the seconds since the run started (progress lines). */
   onTick?: (elapsedS: number) => void;
   /** A tick threw: the run must end (the error is the caller's to report). */
@@ -68,6 +71,7 @@ export class RunSampler {
       Math.round(this.elapsedS()),
       generator,
       this.options.serverUsage ? { cpuPct: server?.cpuPct } : undefined,
+      this.options.browserUsage?.(),
     );
     this.options.onTick?.(this.elapsedS());
   }

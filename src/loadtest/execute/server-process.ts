@@ -1,5 +1,6 @@
 import { SignalingServer } from '../../signaling/server.js';
 import { createRootLogger, LOG_LEVELS, type LogLevel, silentLogger } from '../../util/log.js';
+import { webClientHandler } from '../../web/static.js';
 import {
   parseServerCommand,
   type ServerProcessConfig,
@@ -26,6 +27,8 @@ async function main(): Promise<void> {
       port: Number.isInteger(config.port) ? config.port : 0,
       maxRoomSize: config.maxRoomSize,
       logger,
+      // The page `engage serve` serves: browser participants (--browsers) open their room there.
+      httpFallback: webClientHandler(),
     });
   } catch (err) {
     send({ type: 'failed', reason: err instanceof Error ? err.message : String(err) });

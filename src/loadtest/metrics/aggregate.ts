@@ -10,7 +10,7 @@ import {
 } from './catalogue.js';
 import { Gauge } from './gauge.js';
 import { NetGroupAggregate } from './net-groups.js';
-import type { BotResult, RoomResult, TimePoint } from './summary.js';
+import type { BotResult, BrowserResult, BrowserView, RoomResult, TimePoint } from './summary.js';
 import type { MetricValues } from './thresholds.js';
 import { percentileOf, Trend } from './trend.js';
 
@@ -67,6 +67,8 @@ export class RunAggregate implements MetricValues {
   private readonly latest = new Map<string, LinkSample>();
   /** Per directed flow `bot>remote`: whether video ever arrived, and whether it then stopped for a window. */
   private readonly videoFlows = new Map<string, { started: boolean; stalled: boolean }>();
+  /** Each browser participant's latest account of what it saw. */
+  private readonly browserViews = new Map<string, BrowserView>();
   /** Each flow's cumulative frame counts at its last sample, so counters add only what is new. */
   private readonly flowFrames = new Map<string, LinkSample['frames']>();
   /** What carried each pair, by the latest sample of either end. */
@@ -77,8 +79,12 @@ export class RunAggregate implements MetricValues {
   private readonly hostLag = new Map<unknown, number>();
   durationS = 0;
 
-  /** Declares the plan's rooms so expected links and never-started bots are known. */
-  plan(rooms: Map<string, string[]>): void {
+  /** Participants that are browsers (--browsers): the summary's `browsers` lists them. */
+  private readonly browserNames = new Set<string>();
+
+  /** Declares the plan's rooms so expected links and never-started bots are known, and which are browsers. */
+  plan(rooms: Map<string, string[]>, browsers: Iterable<string> = []): void {
+    for (const name of browsers) this.browserNames.add(name);
     for (const [room, names] of rooms) {
       this.rooms.set(room, {
         bots: new Set(),
@@ -195,6 +201,19 @@ export class RunAggregate implements MetricValues {
       case 'health':
         this.hostLag.set(source, event.loopLagP99Ms);
         return;
+      case 'browser-view':
+        this.browserViews.set(event.bot, event.view);
+        // What a browser received is a video flow like any other: video_flows count both ways of every link.
+        for (const r of event.view.remotes) {
+          const flowKey = `${event.bot}>${r.remote}`;
+          const flow = this.videoFlows.get(flowKey) ?? { started: false, stalled: false };
+          this.videoFlows.set(flowKey, flow);
+          flow.started ||= r.framesDecoded > 0;
+          flow.stalled ||= r.stalled;
+          // A pair of two browsers has no bot end to say what carried it: the browser says.
+          if (r.via !== undefined) this.pairVia.set(pairKey(event.room, event.bot, r.remote), r.via);
+        }
+        return;
       case 'ready':
       case 'stopped':
         return;
@@ -252,12 +271,16 @@ export class RunAggregate implements MetricValues {
     t: number,
     generator: { cpuPct: number | undefined; rssMb: number; mainLoopLagMs: number },
     server?: { cpuPct: number | undefined },
+    browser?: { cpuPct: number | undefined; pssMb: number },
   ): void {
     const loopLagMs = Math.max(generator.mainLoopLagMs, ...this.hostLag.values());
     if (generator.cpuPct !== undefined) this.gauges.get('generator_cpu_pct')!.add(generator.cpuPct);
     const cpuPct = generator.cpuPct ?? this.timeSeries.at(-1)?.cpuPct ?? 0;
     this.gauges.get('generator_rss_mb')!.add(generator.rssMb);
     this.gauges.get('generator_loop_lag_ms')!.add(loopLagMs);
+    if (browser?.cpuPct !== undefined) this.gauges.get('browser_cpu_pct')!.add(browser.cpuPct);
+    if (browser) this.gauges.get('browser_pss_mb')!.add(browser.pssMb);
+    const browserCpuPct = browser?.cpuPct ?? this.timeSeries.at(-1)?.browserCpuPct;
     const live = [...this.latest.values()].filter((s) => this.bots.get(s.bot)?.state === 'joined');
     const rtts = live.flatMap((s) => (s.rttMs === undefined ? [] : [s.rttMs]));
     const latencies = live.flatMap((s) => s.latencyMs);
@@ -287,6 +310,7 @@ export class RunAggregate implements MetricValues {
       ...(server?.cpuPct === undefined ? {} : { serverCpuPct: round(server.cpuPct) }),
       rssMb: round(generator.rssMb),
       loopLagMs: round(loopLagMs),
+      ...(browser ? { browserCpuPct: round(browserCpuPct ?? 0), browserPssMb: round(browser.pssMb) } : {}),
     });
   }
 
@@ -364,6 +388,23 @@ export class RunAggregate implements MetricValues {
     return rows
       .sort((a, b) => score(a) - score(b) || b.lossPct - a.lossPct || a.minVideoFps - b.minVideoFps)
       .slice(0, limit);
+  }
+
+  /** Every browser participant of the plan, with what it saw (nothing yet for one that never sampled). */
+  browserResults(): BrowserResult[] {
+    return [...this.bots]
+      .filter(([name]) => this.browserNames.has(name))
+      .map(([browser, b]) => ({
+        browser,
+        room: b.room,
+        state: b.state,
+        ...(b.error === undefined ? {} : { error: b.error }),
+        ...(this.browserViews.get(browser) ?? {
+          qualityLimitationReason: 'none',
+          limitedMs: {},
+          remotes: [],
+        }),
+      }));
   }
 
   worstBots(limit = 5): BotResult[] {

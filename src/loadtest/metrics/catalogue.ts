@@ -20,6 +20,15 @@ export const TREND_METRICS = {
     "one-way delay of media packets, sender's abs-send-time stamp to arrival (a sample of 20 packets per link per sampling interval)",
   turn_allocate_ms:
     'ICE gathering start to the TURN relay candidate (the allocation), per link end using TURN',
+  // What browser participants (--browsers) saw: per remote member, each sample interval, from getStats().
+  browser_fps: 'frames a browser decoded per second, per remote video track',
+  browser_dropped_fps:
+    'frames a browser dropped per second (decoded but never shown), per remote video track',
+  browser_jitter_buffer_ms: 'jitter-buffer delay per frame a browser played out, per remote video track',
+  browser_decode_ms: 'decode time per frame in a browser, per remote video track',
+  browser_frame_width: 'width of the video a browser received, px',
+  browser_frame_height: 'height of the video a browser received, px',
+  browser_concealed_pct: 'audio samples a browser concealed (lost or late), % of samples received',
 } as const;
 
 /** How the summaries group the trends, in display order. */
@@ -37,6 +46,15 @@ export const TREND_GROUPS = {
     'media_latency_ms',
   ],
   chat: ['chat_rtt_ms'],
+  browser: [
+    'browser_fps',
+    'browser_dropped_fps',
+    'browser_jitter_buffer_ms',
+    'browser_decode_ms',
+    'browser_frame_width',
+    'browser_frame_height',
+    'browser_concealed_pct',
+  ],
 } as const satisfies Record<string, ReadonlyArray<keyof typeof TREND_METRICS>>;
 
 export const COUNTER_METRICS = {
@@ -66,6 +84,14 @@ export const COUNTER_METRICS = {
   freeze_count:
     'video freezes (W3C webrtc-stats freezeCount: a gap of max(3 × avg, avg + 150 ms) between rendered frames)',
   freeze_ms: 'total time frozen, ms (W3C totalFreezesDuration), over every flow',
+  browsers_failed: 'browser participants that could not start or failed (each also a failed bot)',
+  browser_frames_decoded: 'video frames browsers decoded, all remote tracks',
+  browser_frames_dropped: 'video frames browsers dropped, all remote tracks',
+  browser_freeze_count: 'video freezes browsers saw (W3C freezeCount), all remote tracks',
+  browser_freeze_ms: 'total duration of those freezes, ms',
+  browser_concealed_samples: 'audio samples browsers concealed, all remote tracks',
+  browser_quality_limited_ms:
+    "time a browser's own video encoder was limited (by CPU, bandwidth or other), summed over its links, ms",
 } as const;
 
 /** Generator health: the load generator's own state, so a saturated generator is not mistaken for a slow server. */
@@ -73,6 +99,8 @@ export const GAUGE_METRICS = {
   generator_cpu_pct: 'CPU of the whole generator process, % of one core',
   generator_rss_mb: 'resident memory of the generator process',
   generator_loop_lag_ms: 'event-loop delay p99 across main thread and workers',
+  browser_cpu_pct: "CPU of the browser participants' Chromium (every process of it), % of one core",
+  browser_pss_mb: "proportional memory of the browser participants' Chromium (shared pages split), MB",
 } as const;
 
 export type TrendName = keyof typeof TREND_METRICS;

@@ -20,6 +20,8 @@ export interface HealthInput {
   machineCpuPct: number | undefined;
   /** The embedded server process's average CPU, % of one core; undefined with --url. */
   serverCpuPct: number | undefined;
+  /** The browser participants' Chromium, average % of one core (--browsers): part of the generator. */
+  browserCpuPct?: number;
 }
 
 /**
@@ -30,10 +32,15 @@ export interface HealthInput {
 export function diagnoseGenerator(h: HealthInput): string[] {
   const allCores = h.cores * 100;
   const warnings: string[] = [];
-  const cpuSaturated = h.generatorCpu.avg > SATURATION_CPU * allCores;
+  const browsers = h.browserCpuPct ?? 0;
+  // Browser participants are load the generator makes: their Chromium's CPU is the generator's.
+  const generatorCpu = h.generatorCpu.avg + browsers;
+  const cpuSaturated = generatorCpu > SATURATION_CPU * allCores;
   if (cpuSaturated) {
+    const of =
+      h.browserCpuPct === undefined ? '' : ` (${Math.round(browsers)}% of it the browsers' Chromium)`;
     warnings.push(
-      `generator CPU averaged ${Math.round(h.generatorCpu.avg)}% of ${allCores}%: the generator itself was saturated, so its measurements understate what the server and peers can do`,
+      `generator CPU averaged ${Math.round(generatorCpu)}% of ${allCores}%${of}: the generator itself was saturated, so its measurements understate what the server and peers can do`,
     );
   }
   const lagP90 = percentileOf(h.lagPerSecondMs, SATURATION_LAG_PERCENTILE);
@@ -45,7 +52,7 @@ export function diagnoseGenerator(h: HealthInput): string[] {
   // Lagging without using its cores means the cores were not there to use: say who had them.
   if (cpuSaturated || h.machineCpuPct === undefined) return warnings;
   const server = h.serverCpuPct ?? 0;
-  const others = Math.max(0, h.machineCpuPct - h.generatorCpu.avg - server);
+  const others = Math.max(0, h.machineCpuPct - generatorCpu - server);
   if (server > NOTABLE_SHARE * allCores) {
     warnings.push(
       `the embedded server used ${Math.round(server)}% CPU on the same ${h.cores} cores: test a server on another machine (--url) to give the generator all of them`,
@@ -58,7 +65,7 @@ export function diagnoseGenerator(h: HealthInput): string[] {
   }
   if (server <= NOTABLE_SHARE * allCores && others <= NOTABLE_SHARE * allCores) {
     warnings.push(
-      `the generator used ${Math.round(h.generatorCpu.avg)}% of ${allCores}% CPU yet lagged, and the machine was not busy either: its cores were not available (a virtual machine's host or a CPU quota)`,
+      `the generator used ${Math.round(generatorCpu)}% of ${allCores}% CPU yet lagged, and the machine was not busy either: its cores were not available (a virtual machine's host or a CPU quota)`,
     );
   }
   return warnings;

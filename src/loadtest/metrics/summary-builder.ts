@@ -49,6 +49,7 @@ export function buildSummary(input: SummaryInput): RunSummary {
     lagPerSecondMs: agg.timeSeries.map((p) => p.loopLagMs),
     machineCpuPct: input.machineCpuPct,
     serverCpuPct: input.server.cpuPct?.avg,
+    ...(input.plan.browsers > 0 ? { browserCpuPct: agg.gauge('browser_cpu_pct').avg } : {}),
   });
   const trends = Object.fromEntries([...agg.trends].map(([k, t]) => [k, t.stats()])) as Record<
     TrendName,
@@ -82,11 +83,15 @@ export function buildSummary(input: SummaryInput): RunSummary {
       cpuPct: cpu,
       rssMb: agg.gauge('generator_rss_mb'),
       loopLagP99Ms: Math.round(lag.max * 10) / 10,
+      ...(input.plan.browsers > 0
+        ? { browserCpuPct: agg.gauge('browser_cpu_pct'), browserPssMb: agg.gauge('browser_pss_mb') }
+        : {}),
       saturated: warnings.length > 0,
       warnings,
     },
     worstRooms: agg.worstRooms(),
     worstBots: agg.worstBots(),
+    browsers: agg.browserResults(),
     ...(agg.net.empty ? {} : { netGroups: agg.net.results() }),
     timeSeries: agg.timeSeries,
   };

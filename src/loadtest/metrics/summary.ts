@@ -9,7 +9,10 @@ export type { GaugeStats };
 /** The plan as run, so a report says exactly what load was offered. */
 export interface PlanSummary {
   mode: 'media' | 'signaling-only';
+  /** Participants, browsers included. */
   bots: number;
+  /** Of those, headless Chromium pages (--browsers). */
+  browsers: number;
   rooms: number;
   /** Bots per room, largest room first when uneven. */
   roomSizes: number[];
@@ -90,6 +93,9 @@ export interface GeneratorSummary {
   cpuPct: GaugeStats;
   rssMb: GaugeStats;
   loopLagP99Ms: number;
+  /** The browser participants' Chromium (--browsers), apart from the process: CPU % of one core, PSS MB. */
+  browserCpuPct?: GaugeStats;
+  browserPssMb?: GaugeStats;
   saturated: boolean;
   warnings: string[];
 }
@@ -119,6 +125,45 @@ export interface BotResult {
   net?: string;
 }
 
+/** What one browser participant received from one remote member, over the run (its own getStats()). */
+export interface BrowserRemoteView {
+  remote: string;
+  /** The latest frame size received, px. */
+  width: number;
+  height: number;
+  /** Frames decoded per second: mean and lowest of the sample intervals. */
+  fpsAvg: number;
+  fpsMin: number;
+  framesDecoded: number;
+  framesDropped: number;
+  freezeCount: number;
+  freezeMs: number;
+  /** Means over the sample intervals, per frame. */
+  jitterBufferMs: number;
+  decodeMs: number;
+  concealedSamples: number;
+  /** Its video stopped for a whole sample interval after it had started (as video_flows_stalled counts). */
+  stalled: boolean;
+  /** What carried the link, by the latest sample (the selected candidate pair); absent before one. */
+  via?: 'host' | 'srflx' | 'prflx' | 'relay';
+}
+
+/** A browser participant's own account: what a person at that page saw and what its camera could send. */
+export interface BrowserView {
+  /** The latest quality limitation reason of its video encoder (none, cpu, bandwidth, other), worst link. */
+  qualityLimitationReason: string;
+  /** Time its encoder spent limited, by reason, summed over its links, ms. */
+  limitedMs: Record<string, number>;
+  remotes: BrowserRemoteView[];
+}
+
+export interface BrowserResult extends BrowserView {
+  browser: string;
+  room: string;
+  state: BotResult['state'];
+  error?: string;
+}
+
 /** One point per second of the run: what the HTML report charts. */
 export interface TimePoint {
   /** Seconds since the run started. */
@@ -144,12 +189,15 @@ export interface TimePoint {
   serverCpuPct?: number;
   rssMb: number;
   loopLagMs: number;
+  /** The browser participants' Chromium (--browsers): CPU, % of one core, and proportional memory. */
+  browserCpuPct?: number;
+  browserPssMb?: number;
 }
 
 /** Something of the generator that broke during the run; any makes the run fail (exit 1). */
 export interface RunFailure {
-  /** A host (worker thread) of bots, or the embedded server's process. */
-  component: 'host' | 'embedded-server';
+  /** A host (worker thread) of bots, the embedded server's process, or a browser participant. */
+  component: 'host' | 'embedded-server' | 'browser';
   /** The host's number, for a host. */
   host?: number;
   reason: string;
@@ -188,6 +236,8 @@ export interface RunSummary {
   generator: GeneratorSummary;
   worstRooms: RoomResult[];
   worstBots: BotResult[];
+  /** Every browser participant (--browsers): what humans in the room would have seen. Empty without. */
+  browsers: BrowserResult[];
   /**
    * Per `--net` profile group (the bots without a share form a group `none`): the profile as configured
    * and what was measured on the flows the group sent and received. Absent without --net or --net-schedule.

@@ -24,6 +24,8 @@ export interface LoadtestOptions {
   recordDir?: string;
   chatIntervalMs?: number;
   sampleIntervalMs?: number;
+  /** How many of the participants are headless Chromium pages (0 or absent: none). */
+  browsers?: number;
   /** `--net PROFILE` or `--net 25%:PROFILE`, repeatable: shares of the bots get a network profile. */
   net?: string[];
   /** `--net-schedule 20s:loss=15%;40s:loss=0%`: every bot's network over time, from the run's start. */
@@ -50,6 +52,8 @@ export interface RunSettings {
   /** As asked; the run caps it at the number of bots. */
   workers: number | undefined;
   recordDir: string | undefined;
+  /** Participants that are browsers; 0 for none. */
+  browsers: number;
   /** Network profiles, schedule, ICE servers; undefined when none was asked for. */
   net: NetPlan | undefined;
 }
@@ -89,6 +93,7 @@ export function resolveSettings(opts: LoadtestOptions): RunSettings {
     sampleIntervalMs: interval('--sample-interval', opts.sampleIntervalMs),
     workers: opts.workers,
     recordDir: opts.recordDir,
+    browsers: opts.browsers ?? 0,
     net: resolveNetPlan(opts, signalingOnly),
   };
 }

@@ -7,10 +7,14 @@ export interface PlanInput {
   rampPerS: number;
   /** Signaling instances to spread the bots over (several --url); 1 when there is one server. */
   instances?: number;
+  /** How many of the participants are browsers (--browsers); 0 when absent. */
+  browsers?: number;
 }
 
 export interface PlannedBot {
   name: string;
+  /** A headless Chromium page rather than a werift bot. */
+  browser: boolean;
   room: string;
   /** Milliseconds after the run starts that this bot begins joining. */
   startAtMs: number;
@@ -30,6 +34,9 @@ export interface Plan {
 /**
  * Spreads `bots` over `rooms` (names `load-<run>-<i>`), round robin so rooms fill evenly, joining at
  * `rampPerS` bots per second overall, and over `instances` (see instanceOf).
+ * The last `browsers` participants are browsers (`browser-<i>`):
+ * consecutive participants go to consecutive rooms, so browsers spread over the rooms too, and they join
+ * in the same ramp, once the bots before them are in.
  */
 export function makePlan(input: PlanInput, runId = randomBytes(2).toString('hex')): Plan {
   if (!Number.isInteger(input.bots) || input.bots < 1)
@@ -41,15 +48,21 @@ export function makePlan(input: PlanInput, runId = randomBytes(2).toString('hex'
   const instances = input.instances ?? 1;
   if (!Number.isInteger(instances) || instances < 1)
     throw new UsageError('there must be at least one signaling instance');
+  const browsers = input.browsers ?? 0;
+  if (!Number.isInteger(browsers) || browsers < 0 || browsers > input.bots)
+    throw new UsageError(
+      `--browsers must be a whole number from 0 to -n (${input.bots}): browsers are some of the participants`,
+    );
   const rooms = new Map<string, string[]>();
   const bots: PlannedBot[] = [];
   for (let i = 0; i < input.bots; i++) {
     const room = `load-${runId}-${i % input.rooms}`;
-    const name = `bot-${i}`;
+    const browser = i >= input.bots - browsers;
+    const name = `${browser ? 'browser' : 'bot'}-${i}`;
     const startAtMs = Math.round((i * 1000) / input.rampPerS);
     const members = rooms.get(room) ?? [];
     const instance = instanceOf(i % input.rooms, members.length, instances);
-    bots.push({ name, room, startAtMs, instance });
+    bots.push({ name, room, browser, startAtMs, instance });
     rooms.set(room, [...members, name]);
   }
   return { runId, bots, rooms, rampMs: bots.at(-1)!.startAtMs };

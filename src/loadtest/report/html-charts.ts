@@ -59,6 +59,7 @@ export const CHARTS: ChartSpec[] = [
     series: [
       { key: 'cpuPct', label: 'generator', color: COLORS[2] },
       { key: 'serverCpuPct', label: 'embedded server', color: COLORS[3], optional: true },
+      { key: 'browserCpuPct', label: 'browsers’ Chromium', color: COLORS[1], optional: true },
     ],
   },
   {

@@ -6,6 +6,7 @@ import {
   type TrendName,
 } from '../metrics/catalogue.js';
 import type { BotResult, InstanceSummary, RoomResult, RunSummary } from '../metrics/summary.js';
+import { browsersSection } from './html-browsers.js';
 import { CHARTS, chartsSection, tooltipScript } from './html-charts.js';
 import { escapeHtml, fmtDate, fmtDuration, fmtNum, pct, unitOf, withUnit } from './html-format.js';
 import { writeFileAtomic } from './json.js';
@@ -51,6 +52,7 @@ export function reportHtml(summary: RunSummary): string {
     signalingSection(summary),
     connectivitySection(summary),
     mediaSection(summary),
+    browsersSection(summary, { card, trendTable, kvTable, counterRow }),
     netGroupsSection(summary),
     chatSection(summary),
     generatorSection(summary),
@@ -338,6 +340,20 @@ function generatorSection(s: RunSummary): string {
           note: `max ${fmtNum(g.cpuPct.max)}%, of one core (${fmtNum(g.cores * 100)}% = all cores); main thread and workers only`,
         },
         { key: 'RSS', value: `${fmtNum(g.rssMb.avg)} MB avg`, note: `max ${fmtNum(g.rssMb.max)} MB` },
+        ...(g.browserCpuPct && g.browserPssMb
+          ? [
+              {
+                key: 'browsers’ CPU',
+                value: `${fmtNum(g.browserCpuPct.avg)}% avg`,
+                note: `max ${fmtNum(g.browserCpuPct.max)}%, of one core; every process of the browser participants’ Chromium`,
+              },
+              {
+                key: 'browsers’ memory',
+                value: `${fmtNum(g.browserPssMb.avg)} MB avg`,
+                note: `max ${fmtNum(g.browserPssMb.max)} MB PSS (shared pages split between its processes)`,
+              },
+            ]
+          : []),
         {
           key: 'loop lag p99',
           value: `${fmtNum(g.loopLagP99Ms)} ms`,

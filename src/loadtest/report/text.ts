@@ -1,6 +1,8 @@
 import { TREND_GROUPS, type TrendName } from '../metrics/catalogue.js';
 import type { InstanceSummary, RunFailure, RunSummary } from '../metrics/summary.js';
 import type { TrendStats } from '../metrics/trend.js';
+import { browserLines } from './text-browsers.js';
+import { lpad, num, pad } from './text-format.js';
 
 /** How the CLI colours the summary; library code only marks what is good, bad or minor. */
 export interface TextStyle {
@@ -19,16 +21,14 @@ export const plainStyle: TextStyle = {
   bold: (s) => s,
 };
 
-const num = (n: number) =>
-  Math.abs(n) >= 100 ? Math.round(n).toString() : (Math.round(n * 10) / 10).toString();
-const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
-const lpad = (s: string, n: number) => (s.length >= n ? s : ' '.repeat(n - s.length) + s);
-
 const COLUMNS = ['count', 'min', 'avg', 'p50', 'p90', 'p95', 'p99', 'max'] as const;
 
 function trendRow(name: string, s: TrendStats, style: TextStyle): string {
-  if (s.count === 0) return `  ${pad(name, 22)}${style.dim(lpad('-', 7))}`;
-  return `  ${pad(name, 22)}${COLUMNS.map((c) => lpad(c === 'count' ? String(s.count) : num(s[c]), c === 'count' ? 7 : 9)).join('')}`;
+  // A name longer than its column takes room from the count's, so the figures stay in their columns.
+  const label = name.length < 22 ? pad(name, 22) : `${name} `;
+  const countWidth = Math.max(1, 29 - label.length);
+  if (s.count === 0) return `  ${label}${style.dim(lpad('-', countWidth))}`;
+  return `  ${label}${COLUMNS.map((c) => lpad(c === 'count' ? String(s.count) : num(s[c]), c === 'count' ? countWidth : 9)).join('')}`;
 }
 
 function header(title: string, style: TextStyle): string {
@@ -43,7 +43,7 @@ export function renderSummary(r: RunSummary, style: TextStyle = plainStyle): str
   const trend = (name: TrendName) => trendRow(name, t[name], style);
   out.push(
     style.bold(
-      `engage loadtest · run ${r.run.id} · ${r.plan.bots} bots in ${r.plan.rooms} room${r.plan.rooms === 1 ? '' : 's'} (${r.plan.mode}) · ${r.run.durationS} s`,
+      `engage loadtest · run ${r.run.id} · ${r.plan.bots} bots${r.plan.browsers ? ` (${r.plan.browsers} of them browsers)` : ''} in ${r.plan.rooms} room${r.plan.rooms === 1 ? '' : 's'} (${r.plan.mode}) · ${r.run.durationS} s`,
     ),
   );
   out.push(
@@ -107,6 +107,10 @@ export function renderSummary(r: RunSummary, style: TextStyle = plainStyle): str
     if (r.netGroups) out.push('', ...netGroupsTable(r, style));
     out.push('', header('CHAT', style), ...TREND_GROUPS.chat.map(trend));
     out.push(`  ${pad('chat', 22)}${c.chat_received}/${c.chat_sent} pings answered`);
+    if (r.plan.browsers > 0) {
+      out.push('', header('WHAT HUMANS SEE', style), ...TREND_GROUPS.browser.map(trend));
+      out.push(...browserLines(r, style));
+    }
   }
 
   out.push('', style.bold('SERVER'));
@@ -138,6 +142,10 @@ export function renderSummary(r: RunSummary, style: TextStyle = plainStyle): str
     `  ${g.cores} cores, ${g.workers} worker(s); own CPU avg ${num(g.cpuPct.avg)}% max ${num(g.cpuPct.max)}% (of ${g.cores * 100}%); ` +
       `RSS max ${num(g.rssMb.max)} MB; event-loop lag p99 ${num(g.loopLagP99Ms)} ms`,
   );
+  if (g.browserCpuPct && g.browserPssMb)
+    out.push(
+      `  browsers' Chromium: CPU avg ${num(g.browserCpuPct.avg)}% max ${num(g.browserCpuPct.max)}% (of ${g.cores * 100}%); PSS max ${num(g.browserPssMb.max)} MB`,
+    );
   if (g.saturated) for (const w of g.warnings) out.push(`  ${style.warn(`⚠ ${w}`)}`);
   else out.push(`  ${style.ok('not saturated')}`);
 
@@ -264,6 +272,8 @@ function reconnectsRow(r: RunSummary, style: TextStyle): string {
 
 /** One line saying what broke, where, and what it took down. */
 export function describeFailure(f: RunFailure): string {
+  if (f.component === 'browser')
+    return `a browser participant failed: ${f.reason}. It is counted failed; the bots' run carried on.`;
   const what = f.component === 'host' ? `host ${f.host ?? '?'} (worker thread)` : 'the embedded server';
   const bots = f.bots === 0 ? '' : `; its ${f.bots} running bot${f.bots === 1 ? '' : 's'} counted failed`;
   return `${what} failed: ${f.reason}${bots}. The run was stopped early.`;

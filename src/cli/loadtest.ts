@@ -1,14 +1,10 @@
-import chalk, { Chalk } from 'chalk';
 import type { Command } from 'commander';
-import { writeHtmlReport } from '../loadtest/report/html.js';
-import { writeJsonReport } from '../loadtest/report/json.js';
-import { describeFailure, renderSummary, type TextStyle } from '../loadtest/report/text.js';
 import { type Progress, runLoadtest } from '../loadtest/runner.js';
-import { EngageError, EXIT } from '../util/errors.js';
 import { createRootLogger, LOG_LEVELS, type LogLevel } from '../util/log.js';
 import { parseDuration } from '../util/wait.js';
 import type { CommandContext } from './context.js';
 import { collect, intArg, positiveNumberArg } from './options.js';
+import { emitReport } from './report-output.js';
 
 interface LoadtestFlags {
   bots: number;
@@ -27,6 +23,9 @@ interface LoadtestFlags {
   record?: string;
   sampleInterval: string;
   chatInterval: string;
+  shard?: string;
+  runId?: string;
+  startAt?: string;
   logLevel: LogLevel;
 }
 
@@ -92,6 +91,18 @@ export function registerLoadtest(program: Command, ctx: CommandContext): void {
       'how often each bot pings every member over the data channel (at least 100ms)',
       '5s',
     )
+    .option(
+      '--shard <i/n>',
+      'run shard i (from 0) of n of this plan; give every shard the same flags, --run-id and --url',
+    )
+    .option(
+      '--run-id <id>',
+      'names bots and rooms (load-ID-k); required with --shard, the same on every shard',
+    )
+    .option(
+      '--start-at <time>',
+      'begin the ramp at this time (ISO 8601 such as 2026-12-02T01:30:00Z, or Unix seconds), so shards ramp as one',
+    )
     .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, 'warn')
     .addHelpText(
       'after',
@@ -99,7 +110,10 @@ export function registerLoadtest(program: Command, ctx: CommandContext): void {
         '  video_fps loss_pct jitter_ms rtt_ms chat_rtt_ms (trends: avg min max med p(N) count); bots_started bots_joined\n' +
         '  bots_failed links_expected links_connected links_failed signal_errors chat_sent chat_received (counters: count rate);\n' +
         '  generator_cpu_pct generator_rss_mb generator_loop_lag_ms (gauges: avg min max value)\n' +
-        "\nExamples:\n  engage loadtest -n 20\n  engage loadtest -n 5000 --rooms 1000 --signaling-only --ramp 500 --duration 10s\n  engage loadtest -n 12 --rooms 3 --url ws://10.0.0.5:8080 --threshold 'mesh_ready_ms:p(95)<3000' --json report.json --html report.html",
+        "\nExamples:\n  engage loadtest -n 20\n  engage loadtest -n 5000 --rooms 1000 --signaling-only --ramp 500 --duration 10s\n  engage loadtest -n 12 --rooms 3 --url ws://10.0.0.5:8080 --threshold 'mesh_ready_ms:p(95)<3000' --json report.json --html report.html\n" +
+        '  # one plan on three machines, merged into one exact report:\n' +
+        '  engage loadtest -n 60 --url ws://10.0.0.5:8080 --run-id r1 --start-at 2026-12-02T01:30:00Z --shard 0/3 --json part0.json   # 1/3, 2/3 elsewhere\n' +
+        '  engage report merge part0.json part1.json part2.json --html all.html',
     )
     .action(async (flags: LoadtestFlags) => {
       if (!LOG_LEVELS.includes(flags.logLevel))
@@ -112,8 +126,6 @@ export function registerLoadtest(program: Command, ctx: CommandContext): void {
         }
       };
       const workers = flags.workers === 'auto' ? undefined : Number(flags.workers);
-      const jsonToStdout = flags.json === '-';
-      const print = jsonToStdout ? (t: string) => process.stderr.write(`${t}\n`) : ctx.stdout;
       const tty = process.stderr.isTTY === true;
       let lastPlain = 0;
       const onProgress = (p: Progress) => {
@@ -123,7 +135,7 @@ export function registerLoadtest(program: Command, ctx: CommandContext): void {
           process.stderr.write(`${progressLine(p)}\n`);
         }
       };
-      const { summary, failedThresholds } = await runLoadtest(
+      const { summary } = await runLoadtest(
         {
           bots: flags.bots,
           rooms: flags.rooms,
@@ -139,6 +151,9 @@ export function registerLoadtest(program: Command, ctx: CommandContext): void {
           recordDir: flags.record,
           sampleIntervalMs: duration('--sample-interval', flags.sampleInterval),
           chatIntervalMs: duration('--chat-interval', flags.chatInterval),
+          shard: flags.shard,
+          runId: flags.runId,
+          startAt: flags.startAt,
           logger: createRootLogger(flags.logLevel),
         },
         {
@@ -152,20 +167,6 @@ export function registerLoadtest(program: Command, ctx: CommandContext): void {
         },
       );
       if (tty) process.stderr.write('\r\x1b[2K');
-      const useColor = jsonToStdout ? process.stderr.isTTY : process.stdout.isTTY;
-      const c = new Chalk({ level: useColor ? chalk.level || 1 : 0 });
-      const style: TextStyle = { ok: c.green, bad: c.red, warn: c.yellow, dim: c.dim, bold: c.bold };
-      print(renderSummary(summary, style));
-      if (flags.json !== undefined)
-        await writeJsonReport(summary, flags.json, (text) => process.stdout.write(text));
-      if (flags.html !== undefined) await writeHtmlReport(summary, flags.html);
-      if (flags.json !== undefined && !jsonToStdout) print(`JSON report: ${flags.json}`);
-      if (flags.html !== undefined) print(`HTML report: ${flags.html}`);
-      const [failure] = summary.run.failures;
-      if (failure) throw new EngageError(`the run failed: ${describeFailure(failure)}`, EXIT.internal);
-      if (summary.run.interrupted)
-        throw new EngageError('interrupted; summary and reports written', EXIT.interrupted);
-      if (failedThresholds > 0)
-        throw new EngageError(`${failedThresholds} threshold(s) crossed`, EXIT.thresholds);
+      await emitReport(summary, { json: flags.json, html: flags.html }, ctx);
     });
 }

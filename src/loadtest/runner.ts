@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { silentLogger } from '../util/log.js';
+import { delay } from '../util/wait.js';
 import { EmbeddedServer } from './execute/embedded-server.js';
 import { execute, hostsReady, type Phase } from './execute/executor.js';
 import { failOnPurposeFromEnv, HostPool } from './execute/host-pool.js';
@@ -13,6 +14,7 @@ import { parseThresholds } from './metrics/thresholds.js';
 import { describeMedia } from './plan/media-profile.js';
 import { type LoadtestOptions, type RunSettings, resolveSettings } from './plan/options.js';
 import { makePlan, type Plan } from './plan/plan.js';
+import { resolveShard, type ShardSettings } from './plan/shard-settings.js';
 
 export type { LoadtestOptions };
 
@@ -52,7 +54,9 @@ export interface LoadtestResult {
 export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promise<LoadtestResult> {
   const settings = resolveSettings(opts);
   const thresholds = parseThresholds(opts.thresholds);
-  const plan = makePlan({ bots: opts.bots, rooms: opts.rooms, rampPerS: opts.rampPerS });
+  const sharding = resolveShard(opts, settings);
+  const whole = makePlan({ bots: opts.bots, rooms: opts.rooms, rampPerS: opts.rampPerS }, sharding.runId);
+  const plan = sharding.plan(whole);
   // Loading the clips validates them: a file the source cannot send is a usage error now, not in a bot.
   const media =
     settings.mode === 'signaling-only'
@@ -73,7 +77,7 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
   };
   let internalError: unknown;
   const agg = new RunAggregate();
-  agg.plan(plan.rooms);
+  agg.plan(plan.rooms, sharding.local(plan));
   const onPoolEvent = (e: PoolEvent) => {
     switch (e.type) {
       case 'host_event':
@@ -104,6 +108,9 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
     const remoteBefore = server ? undefined : await fetchServerMetrics(url);
 
     await hostsReady(pool, io.signal, broken.signal);
+    const lateMs = await untilStartAt(sharding, AbortSignal.any([io.signal, broken.signal]));
+    if (lateMs > 0)
+      log.warn({ lateMs }, 'began the ramp after --start-at: bots due before now start at once');
     // The run starts now that bots can start: start-up is not part of its duration.
     const startedAt = new Date();
     // The test hook that restarts the embedded server mid-run counts from here (see runStarted()).
@@ -136,6 +143,7 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
       spec: (bot) => botSpec(plan, bot, url, settings),
       durationMs: settings.durationMs,
       graceMs: settings.graceMs,
+      skipMs: lateMs,
       interrupt: io.signal,
       abort: broken.signal,
       onPhase: (p) => {
@@ -153,6 +161,10 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
 
     const summary = buildSummary({
       runId: plan.runId,
+      shard: sharding.shard,
+      planHash: sharding.planHash,
+      ...(sharding.startAtMs === undefined ? {} : { startAt: new Date(sharding.startAtMs) }),
+      lateMs,
       startedAt,
       endedAt: new Date(),
       durationS,
@@ -160,7 +172,7 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
       failures,
       url,
       embeddedServer: server !== undefined,
-      plan: planSummary(plan, opts, settings, workers, media),
+      plan: planSummary(whole, opts, settings, workers, media),
       thresholds,
       agg,
       server: server ? await embeddedServerSummary(server) : await remoteServerSummary(url, remoteBefore),
@@ -175,6 +187,19 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
     await pool?.close();
     await server?.close();
   }
+}
+
+/**
+ * Waits for --start-at, so every shard's ramp starts at one time; returns how late this shard is
+ * (0 on time, or without --start-at).
+ */
+async function untilStartAt(sharding: ShardSettings, signal: AbortSignal): Promise<number> {
+  if (sharding.startAtMs === undefined) return 0;
+  const wait = sharding.startAtMs - Date.now();
+  if (wait > 0) await delay(wait, signal).catch(() => {});
+  // Timers fire a little late: lateness below a scheduler tick is not worth a warning.
+  const late = Date.now() - sharding.startAtMs;
+  return signal.aborted || late < 50 ? 0 : late;
 }
 
 function botSpec(plan: Plan, bot: Plan['bots'][number], url: string, settings: RunSettings): BotSpec {

@@ -107,6 +107,8 @@ export function fixtureSummary(options: FixtureOptions = {}): RunSummary {
         : [],
       url: 'ws://127.0.0.1:41877/ws',
       embeddedServer: true,
+      planHash: '3f9c2a1be07d4c55',
+      shards: { count: 1, included: [0], bots, flows: 240 },
     },
     plan: {
       mode: 'media',
@@ -247,5 +249,6 @@ export function fixtureSummary(options: FixtureOptions = {}): RunSummary {
       },
     ],
     timeSeries,
+    parts: [],
   };
 }

@@ -19,6 +19,12 @@ export interface LoadtestOptions {
   recordDir?: string;
   chatIntervalMs?: number;
   sampleIntervalMs?: number;
+  /** `i/n`: run shard i (from 0) of the plan; the other shards run on other generators. */
+  shard?: string;
+  /** Names bots and rooms; every shard of one plan is given the same. */
+  runId?: string;
+  /** When every shard starts its ramp (ISO time or Unix seconds). */
+  startAt?: string;
   logger?: Logger;
 }
 

@@ -229,7 +229,7 @@ function mediaSection(s: RunSummary): string {
   const note =
     s.plan.mode === 'signaling-only' ? '<p class="muted">Signaling-only run: no media was sent.</p>' : '';
   const c = s.metrics.counters;
-  const flows = 2 * c.links_expected;
+  const flows = s.run.shards.flows;
   const flowRows =
     s.plan.mode === 'media' && s.plan.video !== 'none'
       ? kvTable([

@@ -26,6 +26,9 @@ interface LoadtestFlags {
   shard?: string;
   runId?: string;
   startAt?: string;
+  metricsPort?: number;
+  metricsHost: string;
+  metricsHold: string;
   logLevel: LogLevel;
 }
 
@@ -103,6 +106,13 @@ export function registerLoadtest(program: Command, ctx: CommandContext): void {
       '--start-at <time>',
       'begin the ramp at this time (ISO 8601 such as 2026-12-02T01:30:00Z, or Unix seconds), so shards ramp as one',
     )
+    .option(
+      '--metrics-port <port>',
+      'serve live Prometheus metrics at http://HOST:PORT/metrics during the run (0: a free port)',
+      intArg(0, 65_535),
+    )
+    .option('--metrics-host <address>', 'address --metrics-port listens on (0.0.0.0 in a pod)', '127.0.0.1')
+    .option('--metrics-hold <time>', 'after the run, keep serving the final metrics this long', '0s')
     .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, 'warn')
     .addHelpText(
       'after',
@@ -154,11 +164,19 @@ export function registerLoadtest(program: Command, ctx: CommandContext): void {
           shard: flags.shard,
           runId: flags.runId,
           startAt: flags.startAt,
+          metricsPort: flags.metricsPort,
+          metricsHost: flags.metricsHost,
+          metricsHoldMs: duration('--metrics-hold', flags.metricsHold),
           logger: createRootLogger(flags.logLevel),
         },
         {
           signal: ctx.signal,
           progress: onProgress,
+          metricsServing: (url) => process.stderr.write(`live metrics: ${url}\n`),
+          metricsHolding: (ms) =>
+            process.stderr.write(
+              `${tty ? '\r\x1b[2K' : ''}run over; serving its final metrics for ${ms / 1000} s more\n`,
+            ),
           // Loading workers takes seconds on a busy machine: say what is happening meanwhile.
           starting: ({ workers, embeddedServer }) => {
             const what = `starting ${workers === 0 ? 'bots on the main thread' : `${workers} worker(s)`}${embeddedServer ? ' and the embedded server' : ''}…`;

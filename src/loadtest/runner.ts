@@ -7,6 +7,7 @@ import { failOnPurposeFromEnv, HostPool } from './execute/host-pool.js';
 import type { BotSpec, PoolEvent } from './execute/messages.js';
 import { RunSampler } from './execute/sampler.js';
 import { RunAggregate } from './metrics/aggregate.js';
+import { LiveEndpoint } from './metrics/live-endpoint.js';
 import { fetchServerMetrics, type PromSnapshot, serverSummary } from './metrics/server-metrics.js';
 import type { PlanSummary, RunFailure, RunSummary, ServerSummary } from './metrics/summary.js';
 import { buildSummary } from './metrics/summary-builder.js';
@@ -24,6 +25,10 @@ export interface LoadtestIo {
   progress?: (p: Progress) => void;
   /** Called once everything given was found valid, as workers (and the embedded server) start loading. */
   starting?: (s: { workers: number; embeddedServer: boolean }) => void;
+  /** --metrics-port is serving at `url`. */
+  metricsServing?: (url: string) => void;
+  /** The run is over and its final metrics are served for `ms` more before the summary (--metrics-hold). */
+  metricsHolding?: (ms: number) => void;
 }
 
 export interface Progress {
@@ -93,7 +98,22 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
   let server: EmbeddedServer | undefined;
   let pool: HostPool | undefined;
   let sampler: RunSampler | undefined;
+  let live: LiveEndpoint | undefined;
   try {
+    if (opts.metricsPort !== undefined) {
+      live = await LiveEndpoint.start({
+        host: opts.metricsHost ?? '127.0.0.1',
+        port: opts.metricsPort,
+        labels: { run: plan.runId, shard: String(sharding.shard.index) },
+        values: {
+          trends: agg.trends,
+          counters: agg.counters,
+          signalErrors: agg.signalErrors,
+          gauge: (n) => agg.gauge(n),
+        },
+      });
+      io.metricsServing?.(live.url);
+    }
     io.starting?.({ workers, embeddedServer: settings.url === undefined });
     // Workers load while the server starts.
     pool = await HostPool.start({ workers, onEvent: onPoolEvent, failOnPurpose: failOnPurposeFromEnv() });
@@ -181,8 +201,14 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
     });
     for (const r of summary.thresholds)
       if (!r.ok) log.debug({ threshold: r.threshold, actual: r.actual }, 'threshold crossed');
+    if (live && opts.metricsHoldMs) {
+      // Prometheus scrapes every few seconds: without this its last scrape would miss the end of the run.
+      io.metricsHolding?.(opts.metricsHoldMs);
+      await delay(opts.metricsHoldMs, io.signal).catch(() => {});
+    }
     return { summary, failedThresholds: summary.thresholds.filter((r) => !r.ok).length };
   } finally {
+    await live?.close();
     sampler?.close();
     await pool?.close();
     await server?.close();

@@ -72,6 +72,23 @@ export class Trend {
     return this.values.length;
   }
 
+  get total(): number {
+    return this.sum;
+  }
+
+  /** How many samples are at most `le`: a Prometheus histogram bucket, computed from the exact samples. */
+  countAtMost(le: number): number {
+    this.percentile(0);
+    let lo = 0;
+    let hi = this.values.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.values[mid]! <= le) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
   percentile(p: number): number {
     if (!this.sorted) {
       this.values.sort((a, b) => a - b);

@@ -25,6 +25,11 @@ export interface LoadtestOptions {
   runId?: string;
   /** When every shard starts its ramp (ISO time or Unix seconds). */
   startAt?: string;
+  /** Serve live Prometheus metrics on this port (0: a free one) of metricsHost (default 127.0.0.1). */
+  metricsPort?: number;
+  metricsHost?: string;
+  /** After the run, keep serving the final metrics this long, for Prometheus's last scrape. */
+  metricsHoldMs?: number;
   logger?: Logger;
 }
 

@@ -223,7 +223,7 @@ describe('engage loadtest --signaling-only --shard', () => {
         '--ramp',
         '20',
         '--duration',
-        '1s',
+        '4s',
       ];
       const files = [0, 1].map((i) => join(dir, `sig-${i}.json`));
       const runs = files.map(

@@ -1,14 +1,10 @@
-import chalk, { Chalk } from 'chalk';
 import type { Command } from 'commander';
-import { writeHtmlReport } from '../loadtest/report/html.js';
-import { writeJsonReport } from '../loadtest/report/json.js';
-import { describeFailure, renderSummary, type TextStyle } from '../loadtest/report/text.js';
 import { type Progress, runLoadtest } from '../loadtest/runner.js';
-import { EngageError, EXIT } from '../util/errors.js';
 import { createRootLogger, LOG_LEVELS, type LogLevel } from '../util/log.js';
 import { parseDuration } from '../util/wait.js';
 import type { CommandContext } from './context.js';
 import { collect, intArg, positiveNumberArg } from './options.js';
+import { emitReport } from './report-output.js';
 
 interface LoadtestFlags {
   bots: number;
@@ -32,6 +28,12 @@ interface LoadtestFlags {
   netSchedule?: string;
   iceServer?: string[];
   relayOnly: boolean;
+  shard?: string;
+  runId?: string;
+  startAt?: string;
+  metricsPort?: number;
+  metricsHost: string;
+  metricsHold: string;
   logLevel: LogLevel;
 }
 
@@ -126,6 +128,25 @@ export function registerLoadtest(program: Command, ctx: CommandContext): void {
       'bots gather only TURN relay candidates: every link goes through the --ice-server TURN server',
       false,
     )
+    .option(
+      '--shard <i/n>',
+      'run shard i (from 0) of n of this plan; give every shard the same flags, --run-id and --url',
+    )
+    .option(
+      '--run-id <id>',
+      'names bots and rooms (load-ID-k); required with --shard, the same on every shard',
+    )
+    .option(
+      '--start-at <time>',
+      'begin the ramp at this time (ISO 8601 such as 2026-12-02T01:30:00Z, or Unix seconds), so shards ramp as one',
+    )
+    .option(
+      '--metrics-port <port>',
+      'serve live Prometheus metrics at http://HOST:PORT/metrics during the run (0: a free port)',
+      intArg(0, 65_535),
+    )
+    .option('--metrics-host <address>', 'address --metrics-port listens on (0.0.0.0 in a pod)', '127.0.0.1')
+    .option('--metrics-hold <time>', 'after the run, keep serving the final metrics this long', '0s')
     .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, 'warn')
     .addHelpText(
       'after',
@@ -138,7 +159,10 @@ export function registerLoadtest(program: Command, ctx: CommandContext): void {
         '  browser_frame_height browser_concealed_pct (trends); browsers_failed browser_frames_decoded browser_frames_dropped\n' +
         '  browser_freeze_count browser_freeze_ms browser_concealed_samples browser_quality_limited_ms (counters);\n' +
         '  browser_cpu_pct browser_pss_mb (gauges)\n' +
-        "\nExamples:\n  engage loadtest -n 20\n  engage loadtest -n 5000 --rooms 1000 --signaling-only --ramp 500 --duration 10s\n  engage loadtest -n 12 --rooms 3 --url ws://10.0.0.5:8080 --threshold 'mesh_ready_ms:p(95)<3000' --json report.json --html report.html\n  engage loadtest -n 30 --rooms 6 --url ws://10.0.0.5:8080 --url ws://10.0.0.6:8080 --url ws://10.0.0.7:8080   # a cluster: rooms spread over the instances, each one's /metrics read\n  engage loadtest -n 12 --browsers 2 --threshold 'browser_freeze_count:count==0' --threshold 'browser_fps:p(5)>12'\n  engage loadtest -n 12 --net '25%:loss=5%,delay=80ms' --net-schedule '20s:loss=15%;40s:loss=0%' --threshold 'frames_corrupt:count==0'\n  engage loadtest -n 4 --relay-only --ice-server turn:user:pass@127.0.0.1:3478 --threshold 'links_relay:count==6'",
+        "\nExamples:\n  engage loadtest -n 20\n  engage loadtest -n 5000 --rooms 1000 --signaling-only --ramp 500 --duration 10s\n  engage loadtest -n 12 --rooms 3 --url ws://10.0.0.5:8080 --threshold 'mesh_ready_ms:p(95)<3000' --json report.json --html report.html\n  engage loadtest -n 30 --rooms 6 --url ws://10.0.0.5:8080 --url ws://10.0.0.6:8080 --url ws://10.0.0.7:8080   # a cluster: rooms spread over the instances, each one's /metrics read\n  engage loadtest -n 12 --browsers 2 --threshold 'browser_freeze_count:count==0' --threshold 'browser_fps:p(5)>12'\n  engage loadtest -n 12 --net '25%:loss=5%,delay=80ms' --net-schedule '20s:loss=15%;40s:loss=0%' --threshold 'frames_corrupt:count==0'\n  engage loadtest -n 4 --relay-only --ice-server turn:user:pass@127.0.0.1:3478 --threshold 'links_relay:count==6'\n" +
+        '  # one plan on three machines, merged into one exact report:\n' +
+        '  engage loadtest -n 60 --url ws://10.0.0.5:8080 --run-id r1 --start-at 2026-12-02T01:30:00Z --shard 0/3 --json part0.json   # 1/3, 2/3 elsewhere\n' +
+        '  engage report merge part0.json part1.json part2.json --html all.html',
     )
     .action(async (flags: LoadtestFlags) => {
       if (!LOG_LEVELS.includes(flags.logLevel))
@@ -151,8 +175,6 @@ export function registerLoadtest(program: Command, ctx: CommandContext): void {
         }
       };
       const workers = flags.workers === 'auto' ? undefined : Number(flags.workers);
-      const jsonToStdout = flags.json === '-';
-      const print = jsonToStdout ? (t: string) => process.stderr.write(`${t}\n`) : ctx.stdout;
       const tty = process.stderr.isTTY === true;
       let lastPlain = 0;
       const onProgress = (p: Progress) => {
@@ -162,7 +184,7 @@ export function registerLoadtest(program: Command, ctx: CommandContext): void {
           process.stderr.write(`${progressLine(p)}\n`);
         }
       };
-      const { summary, failedThresholds } = await runLoadtest(
+      const { summary } = await runLoadtest(
         {
           bots: flags.bots,
           rooms: flags.rooms,
@@ -183,11 +205,22 @@ export function registerLoadtest(program: Command, ctx: CommandContext): void {
           netSchedule: flags.netSchedule,
           iceServers: flags.iceServer,
           relayOnly: flags.relayOnly,
+          shard: flags.shard,
+          runId: flags.runId,
+          startAt: flags.startAt,
+          metricsPort: flags.metricsPort,
+          metricsHost: flags.metricsHost,
+          metricsHoldMs: duration('--metrics-hold', flags.metricsHold),
           logger: createRootLogger(flags.logLevel),
         },
         {
           signal: ctx.signal,
           progress: onProgress,
+          metricsServing: (url) => process.stderr.write(`live metrics: ${url}\n`),
+          metricsHolding: (ms) =>
+            process.stderr.write(
+              `${tty ? '\r\x1b[2K' : ''}run over; serving its final metrics for ${ms / 1000} s more\n`,
+            ),
           // Loading workers takes seconds on a busy machine: say what is happening meanwhile.
           starting: ({ workers, embeddedServer }) => {
             const what = `starting ${workers === 0 ? 'bots on the main thread' : `${workers} worker(s)`}${embeddedServer ? ' and the embedded server' : ''}…`;
@@ -196,20 +229,6 @@ export function registerLoadtest(program: Command, ctx: CommandContext): void {
         },
       );
       if (tty) process.stderr.write('\r\x1b[2K');
-      const useColor = jsonToStdout ? process.stderr.isTTY : process.stdout.isTTY;
-      const c = new Chalk({ level: useColor ? chalk.level || 1 : 0 });
-      const style: TextStyle = { ok: c.green, bad: c.red, warn: c.yellow, dim: c.dim, bold: c.bold };
-      print(renderSummary(summary, style));
-      if (flags.json !== undefined)
-        await writeJsonReport(summary, flags.json, (text) => process.stdout.write(text));
-      if (flags.html !== undefined) await writeHtmlReport(summary, flags.html);
-      if (flags.json !== undefined && !jsonToStdout) print(`JSON report: ${flags.json}`);
-      if (flags.html !== undefined) print(`HTML report: ${flags.html}`);
-      const [failure] = summary.run.failures;
-      if (failure) throw new EngageError(`the run failed: ${describeFailure(failure)}`, EXIT.internal);
-      if (summary.run.interrupted)
-        throw new EngageError('interrupted; summary and reports written', EXIT.interrupted);
-      if (failedThresholds > 0)
-        throw new EngageError(`${failedThresholds} threshold(s) crossed`, EXIT.thresholds);
+      await emitReport(summary, { json: flags.json, html: flags.html }, ctx);
     });
 }

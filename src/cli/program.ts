@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import type { CommandContext } from './context.js';
 import { registerJoin } from './join.js';
 import { registerLoadtest } from './loadtest.js';
+import { registerReport } from './report.js';
 import { registerServe } from './serve.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -17,5 +18,6 @@ export function buildProgram(ctx: CommandContext): Command {
   registerServe(program, ctx);
   registerJoin(program, ctx);
   registerLoadtest(program, ctx);
+  registerReport(program, ctx);
   return program;
 }

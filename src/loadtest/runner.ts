@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { UsageError } from '../util/errors.js';
 import { silentLogger } from '../util/log.js';
+import { delay } from '../util/wait.js';
 import type { BrowserHostOptions } from './browsers/browser-host.js';
 import { findChromium } from './browsers/chromium.js';
 import { prepareFakeMedia } from './browsers/fake-media.js';
@@ -12,6 +13,7 @@ import type { BotSpec, PoolEvent } from './execute/messages.js';
 import { RunSampler } from './execute/sampler.js';
 import { RunAggregate } from './metrics/aggregate.js';
 import { clusterServerSummary } from './metrics/cluster-summary.js';
+import { LiveEndpoint } from './metrics/live-endpoint.js';
 import {
   fetchInstanceId,
   fetchServerMetrics,
@@ -25,6 +27,7 @@ import { describeMedia } from './plan/media-profile.js';
 import { type NetGroupPlan, netGroups } from './plan/net-plan.js';
 import { type LoadtestOptions, type RunSettings, resolveSettings } from './plan/options.js';
 import { makePlan, type Plan } from './plan/plan.js';
+import { resolveShard, type ShardSettings } from './plan/shard-settings.js';
 
 export type { LoadtestOptions };
 
@@ -34,6 +37,10 @@ export interface LoadtestIo {
   progress?: (p: Progress) => void;
   /** Called once everything given was found valid, as workers (and the embedded server) start loading. */
   starting?: (s: { workers: number; embeddedServer: boolean }) => void;
+  /** --metrics-port is serving at `url`. */
+  metricsServing?: (url: string) => void;
+  /** The run is over and its final metrics are served for `ms` more before the summary (--metrics-hold). */
+  metricsHolding?: (ms: number) => void;
 }
 
 export interface Progress {
@@ -64,13 +71,18 @@ export interface LoadtestResult {
 export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promise<LoadtestResult> {
   const settings = resolveSettings(opts);
   const thresholds = parseThresholds(opts.thresholds);
-  const plan = makePlan({
-    bots: opts.bots,
-    rooms: opts.rooms,
-    rampPerS: opts.rampPerS,
-    instances: settings.urls?.length ?? 1,
-    browsers: settings.browsers,
-  });
+  const sharding = resolveShard(opts, settings);
+  const whole = makePlan(
+    {
+      bots: opts.bots,
+      rooms: opts.rooms,
+      rampPerS: opts.rampPerS,
+      instances: settings.urls?.length ?? 1,
+      browsers: settings.browsers,
+    },
+    sharding.runId,
+  );
+  const plan = sharding.plan(whole);
   // Loading the clips validates them: a file the source cannot send is a usage error now, not in a bot.
   const media =
     settings.mode === 'signaling-only'
@@ -95,18 +107,16 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
   // Room by room, so that shares spread over the rooms (bots are placed round robin: in plan order, every
   // fourth bot shares a room when there are four). Only bots are shaped (in process); a browser
   // participant's network is Chromium's own.
-  const browserNames = new Set(plan.bots.filter((b) => b.browser).map((b) => b.name));
+  // Shares are assigned over the whole plan, so every shard of it gives each bot the same profile.
+  const browserNames = new Set(whole.bots.filter((b) => b.browser).map((b) => b.name));
   const groups = settings.net
     ? netGroups(
         settings.net,
-        [...plan.rooms.values()].flat().filter((name) => !browserNames.has(name)),
+        [...whole.rooms.values()].flat().filter((name) => !browserNames.has(name)),
       )
     : [];
   const agg = new RunAggregate();
-  agg.plan(
-    plan.rooms,
-    plan.bots.filter((b) => b.browser).map((b) => b.name),
-  );
+  agg.plan(plan.rooms, sharding.local(plan), browserNames);
   agg.planNet(groups);
   const onPoolEvent = (e: PoolEvent) => {
     switch (e.type) {
@@ -131,7 +141,22 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
   let pool: HostPool | undefined;
   let sampler: RunSampler | undefined;
   let instances: InstanceWatch | undefined;
+  let live: LiveEndpoint | undefined;
   try {
+    if (opts.metricsPort !== undefined) {
+      live = await LiveEndpoint.start({
+        host: opts.metricsHost ?? '127.0.0.1',
+        port: opts.metricsPort,
+        labels: { run: plan.runId, shard: String(sharding.shard.index) },
+        values: {
+          trends: agg.trends,
+          counters: agg.counters,
+          signalErrors: agg.signalErrors,
+          gauge: (n) => agg.gauge(n),
+        },
+      });
+      io.metricsServing?.(live.url);
+    }
     io.starting?.({ workers, embeddedServer: settings.urls === undefined });
     // Workers load while the server starts.
     pool = await HostPool.start({
@@ -157,6 +182,9 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
     instances = urls.length > 1 ? await InstanceWatch.start(urls) : undefined;
 
     await hostsReady(pool, io.signal, broken.signal);
+    const lateMs = await untilStartAt(sharding, AbortSignal.any([io.signal, broken.signal]));
+    if (lateMs > 0)
+      log.warn({ lateMs }, 'began the ramp after --start-at: bots due before now start at once');
     // The run starts now that bots can start: start-up is not part of its duration.
     const startedAt = new Date();
     // The test hook that restarts the embedded server mid-run counts from here (see runStarted()).
@@ -191,6 +219,7 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
         botSpec(plan, bot, urls[bot.instance]!, settings, netOf(groups, bot.name), startedAt.getTime()),
       durationMs: settings.durationMs,
       graceMs: settings.graceMs,
+      skipMs: lateMs,
       interrupt: io.signal,
       abort: broken.signal,
       onPhase: (p) => {
@@ -209,6 +238,10 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
 
     const summary = buildSummary({
       runId: plan.runId,
+      shard: sharding.shard,
+      planHash: sharding.planHash,
+      ...(sharding.startAtMs === undefined ? {} : { startAt: new Date(sharding.startAtMs) }),
+      lateMs,
       startedAt,
       endedAt: new Date(),
       durationS,
@@ -217,7 +250,7 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
       url,
       urls,
       embeddedServer: server !== undefined,
-      plan: planSummary(plan, opts, settings, workers, media),
+      plan: planSummary(whole, opts, settings, workers, media),
       thresholds,
       agg,
       server: server
@@ -230,13 +263,32 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
     });
     for (const r of summary.thresholds)
       if (!r.ok) log.debug({ threshold: r.threshold, actual: r.actual }, 'threshold crossed');
+    if (live && opts.metricsHoldMs) {
+      // Prometheus scrapes every few seconds: without this its last scrape would miss the end of the run.
+      io.metricsHolding?.(opts.metricsHoldMs);
+      await delay(opts.metricsHoldMs, io.signal).catch(() => {});
+    }
     return { summary, failedThresholds: summary.thresholds.filter((r) => !r.ok).length };
   } finally {
+    await live?.close();
     sampler?.close();
     instances?.close();
     await pool?.close();
     await server?.close();
   }
+}
+
+/**
+ * Waits for --start-at, so every shard's ramp starts at one time; returns how late this shard is
+ * (0 on time, or without --start-at).
+ */
+async function untilStartAt(sharding: ShardSettings, signal: AbortSignal): Promise<number> {
+  if (sharding.startAtMs === undefined) return 0;
+  const wait = sharding.startAtMs - Date.now();
+  if (wait > 0) await delay(wait, signal).catch(() => {});
+  // Timers fire a little late: lateness below a scheduler tick is not worth a warning.
+  const late = Date.now() - sharding.startAtMs;
+  return signal.aborted || late < 50 ? 0 : late;
 }
 
 /** A bot's group, for its spec: the share it got (undefined for none). */

@@ -115,6 +115,8 @@ export function fixtureSummary(options: FixtureOptions = {}): RunSummary {
       url: options.cluster ? CLUSTER_URLS[0] : 'ws://127.0.0.1:41877/ws',
       urls: options.cluster ? [...CLUSTER_URLS] : ['ws://127.0.0.1:41877/ws'],
       embeddedServer: !options.cluster,
+      planHash: '3f9c2a1be07d4c55',
+      shards: { count: 1, included: [0], bots, flows: 240 },
     },
     plan: {
       mode: 'media',
@@ -337,6 +339,7 @@ export function fixtureSummary(options: FixtureOptions = {}): RunSummary {
     ],
     netGroups: [netGroup(0, 'loss=5%,delay=80ms', 25, 15, 5.1), netGroup(-1, 'none', 75, 45, 1.3)],
     timeSeries,
+    parts: [],
   };
 }
 

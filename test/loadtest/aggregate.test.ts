@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RunAggregate } from '../../src/loadtest/metrics/aggregate.js';
+import { mergeNetGroups } from '../../src/loadtest/metrics/net-groups.js';
 import { parsePrometheus, serverSummary } from '../../src/loadtest/metrics/server-metrics.js';
 import { netGroups, resolveNetPlan } from '../../src/loadtest/plan/net-plan.js';
 import { makePlan } from '../../src/loadtest/plan/plan.js';
@@ -293,7 +294,7 @@ describe('profile groups, frames and what carried each link', () => {
       0,
     );
     agg.finish();
-    const [g, rest] = agg.net.results();
+    const [g, rest] = mergeNetGroups([{ groups: agg.net.state(), offsetS: 0 }]);
     expect(g!.sent).toMatchObject({
       flows: 3,
       packets: 3000,

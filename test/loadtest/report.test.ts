@@ -110,12 +110,16 @@ describe('JSON report and its schema', () => {
         d.run.interrupted = 'no';
       },
       (d) => {
-        // A version 1 report (nearest-rank percentiles, no failures) is not a version 3 one.
+        // A version 1 report (nearest-rank percentiles, no failures) is not a version 4 one.
         d.schema = 'engage-loadtest/1';
       },
       (d) => {
         // Nor is a version 2 one, which had no reconnect metrics.
         d.schema = 'engage-loadtest/2';
+      },
+      (d) => {
+        // Nor a version 3 one, which had no mergeable parts.
+        d.schema = 'engage-loadtest/3';
       },
       (d) => {
         delete d.metrics.counters.signal_reconnects;

@@ -16,6 +16,8 @@ export interface ExecutorInput {
   durationMs: number;
   /** Bots get this long to leave cleanly; the caller cancels what is left by closing the pool. */
   graceMs: number;
+  /** The plan's first milliseconds already past (a shard that began after --start-at): due bots start at once. */
+  skipMs?: number;
   /** Ctrl-C: stop now, leave cleanly, report. */
   interrupt: AbortSignal;
   /** Something broke (a host failed): stop now, leave cleanly, fail. */
@@ -79,13 +81,14 @@ export async function hostsReady(
 export async function execute(input: ExecutorInput): Promise<ExecutorOutcome> {
   const { plan, pool } = input;
   const timers: NodeJS.Timeout[] = [];
+  const at = (ms: number) => Math.max(0, ms - (input.skipMs ?? 0));
   try {
     input.onPhase?.('ramp');
     plan.bots.forEach((bot, i) => {
-      timers.push(setTimeout(() => pool.start(i, input.spec(bot)), bot.startAtMs));
+      timers.push(setTimeout(() => pool.start(i, input.spec(bot)), at(bot.startAtMs)));
     });
-    timers.push(setTimeout(() => input.onPhase?.('steady'), plan.rampMs));
-    const end = await until(plan.rampMs + input.durationMs, input.interrupt, input.abort);
+    timers.push(setTimeout(() => input.onPhase?.('steady'), at(plan.rampMs)));
+    const end = await until(at(plan.rampMs + input.durationMs), input.interrupt, input.abort);
     for (const t of timers) clearTimeout(t);
 
     input.onPhase?.('leaving');

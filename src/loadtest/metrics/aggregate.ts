@@ -9,6 +9,7 @@ import {
   type TrendName,
 } from './catalogue.js';
 import { Gauge } from './gauge.js';
+import { type BotRecord, judgeLinks, worstBots, worstRooms } from './links.js';
 import { NetGroupAggregate } from './net-groups.js';
 import type { BotResult, BrowserResult, BrowserView, RoomResult, TimePoint } from './summary.js';
 import type { MetricValues } from './thresholds.js';
@@ -19,17 +20,10 @@ interface BotState {
   state: BotResult['state'];
   error?: string;
   meshReadyMs?: number;
+  joined: boolean;
   connected: Set<string>;
-  lossSum: number;
-  lossCount: number;
-  /** Joined at some point (a bot that joined and later failed still counts). */
-  everJoined: boolean;
+  failed: Set<string>;
   signalErrors: number;
-}
-
-interface RoomState {
-  bots: Set<string>;
-  expectedBots: number;
   lossSum: number;
   lossCount: number;
   minFps: number;
@@ -56,10 +50,13 @@ export class RunAggregate implements MetricValues {
   );
   readonly signalErrors: Record<string, number> = {};
   readonly bots = new Map<string, BotState>();
-  readonly rooms = new Map<string, RoomState>();
+  /** The plan's rooms, every member of each, this generator's or not. */
+  readonly rooms = new Map<string, string[]>();
   readonly timeSeries: TimePoint[] = [];
+  /** Live flows behind each time-series point: what pools the points of several generators. */
+  readonly liveFlowsPerPoint: number[] = [];
+  /** Pairs connected so far by their offerer's account: the live progress count. */
   private readonly connectedPairs = new Set<string>();
-  private readonly failedPairs = new Set<string>();
   private readonly livePairs = new Set<string>();
   /** Directed flows `bot>remote` whose link is connected now, by the receiving bot's own account. */
   private readonly liveFlows = new Set<string>();
@@ -82,29 +79,30 @@ export class RunAggregate implements MetricValues {
   /** Participants that are browsers (--browsers): the summary's `browsers` lists them. */
   private readonly browserNames = new Set<string>();
 
-  /** Declares the plan's rooms so expected links and never-started bots are known, and which are browsers. */
-  plan(rooms: Map<string, string[]>, browsers: Iterable<string> = []): void {
+  /**
+   * Declares the plan's rooms so expected links and never-started bots are known; `local` names the
+   * bots this generator runs (a shard's), all of them when absent; `browsers` those that are browsers.
+   */
+  plan(rooms: Map<string, string[]>, local?: ReadonlySet<string>, browsers: Iterable<string> = []): void {
     for (const name of browsers) this.browserNames.add(name);
     for (const [room, names] of rooms) {
-      this.rooms.set(room, {
-        bots: new Set(),
-        expectedBots: names.length,
-        lossSum: 0,
-        lossCount: 0,
-        minFps: Number.POSITIVE_INFINITY,
-      });
-      for (const bot of names)
+      this.rooms.set(room, names);
+      for (const bot of names) {
+        if (local && !local.has(bot)) continue;
         this.bots.set(bot, {
           room,
           state: 'never-started',
+          joined: false,
           connected: new Set(),
+          failed: new Set(),
+          signalErrors: 0,
           lossSum: 0,
           lossCount: 0,
-          everJoined: false,
-          signalErrors: 0,
+          minFps: Number.POSITIVE_INFINITY,
         });
-      this.counters.links_expected += (names.length * (names.length - 1)) / 2;
+      }
     }
+    this.counters.links_expected = judgeLinks(this.rooms, this.botRecords()).expected;
   }
 
   /** Declares the run's profile groups (none without --net or --net-schedule). */
@@ -137,10 +135,7 @@ export class RunAggregate implements MetricValues {
         // A failure is final; a bot that failed and then left stays failed.
         if (bot.state !== 'failed') bot.state = event.state;
         if (event.error !== undefined) bot.error = event.error;
-        if (event.state === 'joined') {
-          bot.everJoined = true;
-          this.rooms.get(event.room)?.bots.add(event.bot);
-        }
+        if (event.state === 'joined') bot.joined = true;
         return;
       }
       case 'link': {
@@ -153,6 +148,7 @@ export class RunAggregate implements MetricValues {
         } else {
           this.liveFlows.delete(flowKey);
           this.latest.delete(flowKey);
+          if (event.state === 'failed') bot?.failed.add(event.remote);
         }
         if (!event.pairOwner) return;
         if (event.state === 'connected') {
@@ -161,7 +157,6 @@ export class RunAggregate implements MetricValues {
           this.livePairs.add(key);
         } else {
           this.livePairs.delete(key);
-          if (event.state === 'failed') this.failedPairs.add(key);
         }
         return;
       }
@@ -189,12 +184,7 @@ export class RunAggregate implements MetricValues {
         if (bot) {
           bot.lossSum += event.lossPct;
           bot.lossCount++;
-        }
-        const room = this.rooms.get(event.room);
-        if (room) {
-          room.lossSum += event.lossPct;
-          room.lossCount++;
-          room.minFps = Math.min(room.minFps, event.videoFps);
+          bot.minFps = Math.min(bot.minFps, event.videoFps);
         }
         return;
       }
@@ -282,12 +272,13 @@ export class RunAggregate implements MetricValues {
     if (browser) this.gauges.get('browser_pss_mb')!.add(browser.pssMb);
     const browserCpuPct = browser?.cpuPct ?? this.timeSeries.at(-1)?.browserCpuPct;
     const live = [...this.latest.values()].filter((s) => this.bots.get(s.bot)?.state === 'joined');
+    this.liveFlowsPerPoint.push(live.length);
     const rtts = live.flatMap((s) => (s.rttMs === undefined ? [] : [s.rttMs]));
     const latencies = live.flatMap((s) => s.latencyMs);
     const round = (n: number) => Math.round(n * 10) / 10;
     const mean = (f: (s: LinkSample) => number) =>
       live.length === 0 ? 0 : live.reduce((n, s) => n + f(s), 0) / live.length;
-    this.net.tick(live);
+    this.net.tick(t, live);
     this.timeSeries.push({
       t,
       bots: [...this.bots.values()].filter((b) => b.state === 'joined').length,
@@ -316,17 +307,10 @@ export class RunAggregate implements MetricValues {
 
   /** Pairs that failed, plus pairs of bots that both joined yet never connected. Call at the end. */
   finish(): void {
-    let neverConnected = 0;
-    for (const [name, room] of this.rooms) {
-      const joined = [...room.bots];
-      for (let i = 0; i < joined.length; i++) {
-        for (let j = i + 1; j < joined.length; j++) {
-          if (!this.connectedPairs.has(pairKey(name, joined[i]!, joined[j]!))) neverConnected++;
-        }
-      }
-    }
-    const failedAfterConnecting = [...this.failedPairs].filter((k) => this.connectedPairs.has(k)).length;
-    this.counters.links_failed = neverConnected + failedAfterConnecting;
+    const links = judgeLinks(this.rooms, this.botRecords());
+    this.counters.links_expected = links.expected;
+    this.counters.links_connected = links.connected;
+    this.counters.links_failed = links.failed;
     const flows = [...this.videoFlows.values()];
     this.counters.video_flows = flows.filter((f) => f.started && !f.stalled).length;
     this.counters.video_flows_stalled = flows.filter((f) => f.stalled).length;
@@ -334,6 +318,28 @@ export class RunAggregate implements MetricValues {
       const via = this.pairVia.get(key);
       if (via !== undefined) this.counters[`links_${via}`]++;
     }
+  }
+
+  /** Each of this generator's bots as it saw it: what the report carries to judge links from both ends. */
+  botRecords(): Map<string, BotRecord> {
+    const records = new Map<string, BotRecord>();
+    for (const [bot, b] of this.bots) {
+      records.set(bot, {
+        bot,
+        room: b.room,
+        state: b.state,
+        ...(b.error === undefined ? {} : { error: b.error }),
+        ...(b.meshReadyMs === undefined ? {} : { meshReadyMs: b.meshReadyMs }),
+        joined: b.joined,
+        connected: [...b.connected].sort(),
+        failed: [...b.failed].sort(),
+        lossSum: b.lossSum,
+        lossCount: b.lossCount,
+        ...(Number.isFinite(b.minFps) ? { minFps: b.minFps } : {}),
+        ...withNet(this.net.profileOf(bot)),
+      });
+    }
+    return records;
   }
 
   // MetricValues, for thresholds.
@@ -355,7 +361,7 @@ export class RunAggregate implements MetricValues {
       const bot = this.bots.get(name);
       if (!bot) continue;
       out.bots++;
-      if (bot.everJoined) out.joined++;
+      if (bot.joined) out.joined++;
       if (bot.state === 'failed') out.failed++;
       out.signalErrors += bot.signalErrors;
     }
@@ -363,31 +369,7 @@ export class RunAggregate implements MetricValues {
   }
 
   worstRooms(limit = 5): RoomResult[] {
-    const rows = [...this.rooms].map(([room, r]) => {
-      const joined = [...r.bots];
-      let connected = 0;
-      let failed = 0;
-      for (let i = 0; i < joined.length; i++) {
-        for (let j = i + 1; j < joined.length; j++) {
-          const key = pairKey(room, joined[i]!, joined[j]!);
-          if (this.connectedPairs.has(key)) connected++;
-          if (this.failedPairs.has(key) || !this.connectedPairs.has(key)) failed++;
-        }
-      }
-      return {
-        room,
-        bots: r.bots.size,
-        linksExpected: (r.expectedBots * (r.expectedBots - 1)) / 2,
-        linksConnected: connected,
-        linksFailed: failed,
-        lossPct: r.lossCount === 0 ? 0 : Math.round((r.lossSum / r.lossCount) * 10) / 10,
-        minVideoFps: Number.isFinite(r.minFps) ? r.minFps : 0,
-      };
-    });
-    const score = (r: RoomResult) => (r.linksExpected === 0 ? 1 : r.linksConnected / r.linksExpected);
-    return rows
-      .sort((a, b) => score(a) - score(b) || b.lossPct - a.lossPct || a.minVideoFps - b.minVideoFps)
-      .slice(0, limit);
+    return worstRooms(judgeLinks(this.rooms, this.botRecords()).rooms, limit);
   }
 
   /** Every browser participant of the plan, with what it saw (nothing yet for one that never sampled). */
@@ -408,27 +390,7 @@ export class RunAggregate implements MetricValues {
   }
 
   worstBots(limit = 5): BotResult[] {
-    const rows: BotResult[] = [...this.bots].map(([bot, b]) => ({
-      bot,
-      room: b.room,
-      state: b.state,
-      ...(b.error === undefined ? {} : { error: b.error }),
-      ...(b.meshReadyMs === undefined ? {} : { meshReadyMs: Math.round(b.meshReadyMs) }),
-      linksConnected: b.connected.size,
-      linksExpected: (this.rooms.get(b.room)?.expectedBots ?? 1) - 1,
-      lossPct: b.lossCount === 0 ? 0 : Math.round((b.lossSum / b.lossCount) * 10) / 10,
-      ...withNet(this.net.profileOf(bot)),
-    }));
-    const rank = (r: BotResult) => (r.state === 'failed' ? 0 : r.state === 'never-started' ? 1 : 2);
-    return rows
-      .sort(
-        (a, b) =>
-          rank(a) - rank(b) ||
-          b.linksExpected - b.linksConnected - (a.linksExpected - a.linksConnected) ||
-          (b.meshReadyMs ?? Number.POSITIVE_INFINITY) - (a.meshReadyMs ?? Number.POSITIVE_INFINITY) ||
-          b.lossPct - a.lossPct,
-      )
-      .slice(0, limit);
+    return worstBots(this.botRecords().values(), (room) => this.rooms.get(room)?.length ?? 1, limit);
   }
 }
 

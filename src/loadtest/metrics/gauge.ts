@@ -6,6 +6,15 @@ export interface GaugeStats {
   last: number;
 }
 
+/** What a gauge keeps: enough to pool the readings of several generators exactly. */
+export interface GaugeState {
+  n: number;
+  sum: number;
+  min: number;
+  max: number;
+  last: number;
+}
+
 /** Readings of one quantity over a run (CPU %, RSS, loop lag), summarised as avg, min, max and last. */
 export class Gauge {
   private sum = 0;
@@ -27,9 +36,24 @@ export class Gauge {
     return this.n;
   }
 
-  stats(): GaugeStats {
-    return this.n === 0
-      ? { avg: 0, min: 0, max: 0, last: 0 }
-      : { avg: this.sum / this.n, min: this.min, max: this.max, last: this.last };
+  state(): GaugeState {
+    return {
+      n: this.n,
+      sum: this.sum,
+      min: this.n === 0 ? 0 : this.min,
+      max: this.n === 0 ? 0 : this.max,
+      last: this.last,
+    };
   }
+
+  stats(): GaugeStats {
+    return gaugeStats(this.state());
+  }
+}
+
+/** The stats of readings kept as a GaugeState (one generator's, or several pooled). */
+export function gaugeStats(s: GaugeState): GaugeStats {
+  return s.n === 0
+    ? { avg: 0, min: 0, max: 0, last: 0 }
+    : { avg: s.sum / s.n, min: s.min, max: s.max, last: s.last };
 }

@@ -46,12 +46,33 @@ interface FlowTotals {
   frames: LinkSample['frames'];
 }
 
+/**
+ * One direction of a group in mergeable form (what a report's part carries): each flow's totals (a flow
+ * is measured by its receiver, so by one generator), every sample, and each bot's media rate per second
+ * of its run (`t`), so the rates a bot's receivers measured on several generators add up before they
+ * become samples.
+ */
+export interface FlowSideState {
+  flows: Record<string, FlowTotals>;
+  rttMs: number[];
+  jitterMs: number[];
+  latencyMs: number[];
+  /** Per bot: [t, kbps] for each second it had live flows. */
+  kbpsPerBot: Record<string, Array<[number, number]>>;
+}
+
+/** A profile group as a part carries it: the plan and both directions' state. */
+export interface NetGroupState extends NetGroupPlan {
+  sent: FlowSideState;
+  received: FlowSideState;
+}
+
 class FlowSide {
   readonly flows = new Map<string, FlowTotals>();
-  readonly rtt = new Trend();
-  readonly jitter = new Trend();
-  readonly latency = new Trend();
-  readonly kbpsPerBot = new Trend();
+  readonly rtt: number[] = [];
+  readonly jitter: number[] = [];
+  readonly latency: number[] = [];
+  readonly kbpsPerBot = new Map<string, Array<[number, number]>>();
 
   add(key: string, e: LinkSample): void {
     this.flows.set(key, {
@@ -60,35 +81,86 @@ class FlowSide {
       lostBefore: e.packetsLostBeforeRepair,
       frames: e.frames,
     });
-    if (e.rttMs !== undefined) this.rtt.add(e.rttMs);
-    this.jitter.add(e.jitterMs);
-    for (const v of e.latencyMs) this.latency.add(v);
+    if (e.rttMs !== undefined) pushFinite(this.rtt, e.rttMs);
+    pushFinite(this.jitter, e.jitterMs);
+    for (const v of e.latencyMs) pushFinite(this.latency, v);
   }
 
-  stats(): FlowGroupStats {
-    const totals = [...this.flows.values()];
-    const sum = (f: (t: FlowTotals) => number) => totals.reduce((n, t) => n + f(t), 0);
-    const packets = sum((t) => t.expected);
-    const pct = (n: number) => (packets === 0 ? 0 : round((100 * n) / packets));
+  addRate(bot: string, t: number, kbps: number): void {
+    const series = this.kbpsPerBot.get(bot) ?? [];
+    series.push([t, kbps]);
+    this.kbpsPerBot.set(bot, series);
+  }
+
+  state(): FlowSideState {
     return {
-      flows: totals.length,
-      packets,
-      netLossPct: pct(sum((t) => t.lostBefore)),
-      lossPct: pct(sum((t) => t.lost)),
-      rttP50Ms: round(this.rtt.percentile(50)),
-      jitterP50Ms: round(this.jitter.percentile(50)),
-      jitterP95Ms: round(this.jitter.percentile(95)),
-      latencyP50Ms: round(this.latency.percentile(50)),
-      latencyP95Ms: round(this.latency.percentile(95)),
-      kbpsPerBotP50: round(this.kbpsPerBot.percentile(50)),
-      kbpsPerBotMax: round(this.kbpsPerBot.percentile(100)),
-      framesReceived: sum((t) => t.frames.received),
-      framesIncomplete: sum((t) => t.frames.incomplete),
-      framesCorrupt: sum((t) => t.frames.corrupt),
-      freezeCount: sum((t) => t.frames.freezeCount),
-      freezeMs: sum((t) => t.frames.freezeMs),
+      flows: Object.fromEntries(this.flows),
+      rttMs: [...this.rtt],
+      jitterMs: [...this.jitter],
+      latencyMs: [...this.latency],
+      kbpsPerBot: Object.fromEntries([...this.kbpsPerBot].map(([bot, s]) => [bot, [...s]])),
     };
   }
+}
+
+/**
+ * A direction's figures from the states of every generator (`offsetS`: when each one's run clock
+ * started, in seconds after the earliest): flows and samples pool, and a bot's rate in one second is the
+ * sum of what each generator measured of it in that second.
+ */
+function flowStats(states: Array<{ side: FlowSideState; offsetS: number }>): FlowGroupStats {
+  const totals = states.flatMap(({ side }) => Object.values(side.flows));
+  const sum = (f: (t: FlowTotals) => number) => totals.reduce((n, t) => n + f(t), 0);
+  const packets = sum((t) => t.expected);
+  const pct = (n: number) => (packets === 0 ? 0 : round((100 * n) / packets));
+  const pooled = (f: (s: FlowSideState) => number[]) => trendOf(states.flatMap(({ side }) => f(side)));
+  const rates = new Map<string, number>();
+  for (const { side, offsetS } of states)
+    for (const [bot, series] of Object.entries(side.kbpsPerBot))
+      for (const [t, kbps] of series) {
+        const key = `${bot}@${t + offsetS}`;
+        rates.set(key, (rates.get(key) ?? 0) + kbps);
+      }
+  const rtt = pooled((s) => s.rttMs);
+  const jitter = pooled((s) => s.jitterMs);
+  const latency = pooled((s) => s.latencyMs);
+  const kbps = trendOf([...rates.values()]);
+  return {
+    flows: totals.length,
+    packets,
+    netLossPct: pct(sum((t) => t.lostBefore)),
+    lossPct: pct(sum((t) => t.lost)),
+    rttP50Ms: round(rtt.percentile(50)),
+    jitterP50Ms: round(jitter.percentile(50)),
+    jitterP95Ms: round(jitter.percentile(95)),
+    latencyP50Ms: round(latency.percentile(50)),
+    latencyP95Ms: round(latency.percentile(95)),
+    kbpsPerBotP50: round(kbps.percentile(50)),
+    kbpsPerBotMax: round(kbps.percentile(100)),
+    framesReceived: sum((t) => t.frames.received),
+    framesIncomplete: sum((t) => t.frames.incomplete),
+    framesCorrupt: sum((t) => t.frames.corrupt),
+    freezeCount: sum((t) => t.frames.freezeCount),
+    freezeMs: sum((t) => t.frames.freezeMs),
+  };
+}
+
+/**
+ * The report's groups from every generator's group states (the same groups on each: shares are assigned
+ * over the whole plan). One generator's states give exactly what its own run measured.
+ */
+export function mergeNetGroups(parts: Array<{ groups: NetGroupState[]; offsetS: number }>): NetGroupResult[] {
+  const first = parts[0]?.groups ?? [];
+  return first.map((g, i) => {
+    const at = parts.flatMap(({ groups, offsetS }) => (groups[i] ? [{ group: groups[i]!, offsetS }] : []));
+    const { sent: _sent, received: _received, ...plan } = g;
+    return {
+      ...plan,
+      bots: [...g.bots],
+      sent: flowStats(at.map(({ group, offsetS }) => ({ side: group.sent, offsetS }))),
+      received: flowStats(at.map(({ group, offsetS }) => ({ side: group.received, offsetS }))),
+    };
+  });
 }
 
 /**
@@ -116,8 +188,8 @@ export class NetGroupAggregate {
     if (sender !== undefined) this.sides[sender]!.sent.add(key, e);
   }
 
-  /** Each second: every joined bot's media rate over its live links, sent and received. */
-  tick(live: readonly LinkSample[]): void {
+  /** Each second `t` of the run: every joined bot's media rate over its live links, sent and received. */
+  tick(t: number, live: readonly LinkSample[]): void {
     if (this.groups.length === 0) return;
     const sent = new Map<string, number>();
     const received = new Map<string, number>();
@@ -126,8 +198,8 @@ export class NetGroupAggregate {
       received.set(s.bot, (received.get(s.bot) ?? 0) + kbps);
       sent.set(s.remote, (sent.get(s.remote) ?? 0) + kbps);
     }
-    for (const [bot, kbps] of sent) this.side(bot)?.sent.kbpsPerBot.add(kbps);
-    for (const [bot, kbps] of received) this.side(bot)?.received.kbpsPerBot.add(kbps);
+    for (const [bot, kbps] of sent) this.side(bot)?.sent.addRate(bot, t, kbps);
+    for (const [bot, kbps] of received) this.side(bot)?.received.addRate(bot, t, kbps);
   }
 
   get empty(): boolean {
@@ -140,12 +212,13 @@ export class NetGroupAggregate {
     return g === undefined ? undefined : this.groups[g]!.profile;
   }
 
-  results(): NetGroupResult[] {
+  /** What a report's part carries (mergeNetGroups turns it into the report's groups). */
+  state(): NetGroupState[] {
     return this.groups.map((g, i) => ({
       ...g,
       bots: [...g.bots],
-      sent: this.sides[i]!.sent.stats(),
-      received: this.sides[i]!.received.stats(),
+      sent: this.sides[i]!.sent.state(),
+      received: this.sides[i]!.received.state(),
     }));
   }
 
@@ -157,4 +230,14 @@ export class NetGroupAggregate {
 
 function round(n: number): number {
   return Math.round(n * 10) / 10;
+}
+
+function pushFinite(values: number[], v: number): void {
+  if (Number.isFinite(v)) values.push(v);
+}
+
+function trendOf(values: number[]): Trend {
+  const t = new Trend();
+  for (const v of values) t.add(v);
+  return t;
 }

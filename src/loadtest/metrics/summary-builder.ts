@@ -1,23 +1,24 @@
+import { hostname } from 'node:os';
+import type { Shard } from '../plan/shard.js';
 import type { RunAggregate } from './aggregate.js';
-import type { GaugeName, TrendName } from './catalogue.js';
-import type { GaugeStats } from './gauge.js';
 import { diagnoseGenerator } from './generator-health.js';
-import {
-  type PlanSummary,
-  REPORT_SCHEMA,
-  type RunFailure,
-  type RunSummary,
-  type ServerSummary,
-} from './summary.js';
-import { checkThresholds, type Threshold } from './thresholds.js';
-import type { TrendStats } from './trend.js';
+import { mergeParts } from './merge.js';
+import type { ShardPart } from './part.js';
+import type { PlanSummary, RunFailure, RunSummary, ServerSummary } from './summary.js';
+import type { Threshold } from './thresholds.js';
 
 export interface SummaryInput {
   runId: string;
+  /** Which part of the plan this generator ran; the whole plan without --shard. */
+  shard: Shard;
+  planHash: string;
   startedAt: Date;
   endedAt: Date;
   /** Wall-clock seconds from the first bot's start to the end of the grace period. */
   durationS: number;
+  /** --start-at, and how late after it the ramp began. */
+  startAt?: Date;
+  lateMs: number;
   interrupted: boolean;
   failures: RunFailure[];
   url: string;
@@ -34,13 +35,11 @@ export interface SummaryInput {
 }
 
 /**
- * Everything a run produced, as the reports print it: thresholds checked against the aggregate, the
- * trends' statistics, and the diagnosis of the generator's own health.
+ * This generator's run in mergeable form, with the diagnosis of its own health (which only it can make:
+ * it needs its machine's CPU).
  */
-export function buildSummary(input: SummaryInput): RunSummary {
+export function shardPart(input: SummaryInput): ShardPart {
   const { agg, cores } = input;
-  agg.durationS = input.durationS;
-  const thresholds = checkThresholds(input.thresholds, agg);
   const cpu = agg.gauge('generator_cpu_pct');
   const lag = agg.gauge('generator_loop_lag_ms');
   const warnings = diagnoseGenerator({
@@ -51,32 +50,30 @@ export function buildSummary(input: SummaryInput): RunSummary {
     serverCpuPct: input.server.cpuPct?.avg,
     ...(input.plan.browsers > 0 ? { browserCpuPct: agg.gauge('browser_cpu_pct').avg } : {}),
   });
-  const trends = Object.fromEntries([...agg.trends].map(([k, t]) => [k, t.stats()])) as Record<
-    TrendName,
-    TrendStats
-  >;
-  const gauges = Object.fromEntries([...agg.gauges.keys()].map((k) => [k, agg.gauge(k)])) as Record<
-    GaugeName,
-    GaugeStats
-  >;
   return {
-    schema: REPORT_SCHEMA,
-    run: {
-      id: input.runId,
-      startedAt: input.startedAt.toISOString(),
-      endedAt: input.endedAt.toISOString(),
-      durationS: input.durationS,
-      interrupted: input.interrupted,
-      failures: input.failures,
-      url: input.url,
-      urls: input.urls,
-      embeddedServer: input.embeddedServer,
-    },
+    shard: input.shard,
+    runId: input.runId,
+    planHash: input.planHash,
+    host: hostname(),
+    startedAt: input.startedAt.toISOString(),
+    endedAt: input.endedAt.toISOString(),
+    durationS: input.durationS,
+    ...(input.startAt ? { startAt: input.startAt.toISOString() } : {}),
+    lateMs: input.lateMs,
+    interrupted: input.interrupted,
+    failures: input.failures,
+    url: input.url,
+    urls: input.urls,
+    embeddedServer: input.embeddedServer,
     plan: input.plan,
-    thresholds,
-    metrics: { trends, counters: { ...agg.counters }, gauges },
+    thresholds: input.thresholds.map((t) => t.source),
+    trends: Object.fromEntries([...agg.trends].map(([k, t]) => [k, t.samples()])),
+    counters: { ...agg.counters },
     signalErrors: { ...agg.signalErrors },
-    server: input.server,
+    gauges: Object.fromEntries([...agg.gauges].map(([k, g]) => [k, g.state()])),
+    bots: [...agg.botRecords().values()],
+    timeSeries: agg.timeSeries,
+    liveFlows: agg.liveFlowsPerPoint,
     generator: {
       cores,
       workers: input.plan.workers,
@@ -89,10 +86,16 @@ export function buildSummary(input: SummaryInput): RunSummary {
       saturated: warnings.length > 0,
       warnings,
     },
-    worstRooms: agg.worstRooms(),
-    worstBots: agg.worstBots(),
+    server: input.server,
     browsers: agg.browserResults(),
-    ...(agg.net.empty ? {} : { netGroups: agg.net.results() }),
-    timeSeries: agg.timeSeries,
+    ...(agg.net.empty ? {} : { netGroups: agg.net.state() }),
   };
+}
+
+/**
+ * Everything a run produced, as the reports print it. Built from this generator's part exactly as
+ * `engage report merge` builds the whole run's from every part, so both print the same for one part.
+ */
+export function buildSummary(input: SummaryInput): RunSummary {
+  return mergeParts([shardPart(input)], input.thresholds);
 }

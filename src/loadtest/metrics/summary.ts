@@ -1,6 +1,7 @@
 import type { CounterName, GaugeName, TrendName } from './catalogue.js';
 import type { GaugeStats } from './gauge.js';
 import type { NetGroupResult } from './net-groups.js';
+import type { ShardPart } from './part.js';
 import type { ThresholdResult } from './thresholds.js';
 import type { TrendStats } from './trend.js';
 
@@ -207,6 +208,23 @@ export interface RunFailure {
 
 export const REPORT_SCHEMA = 'engage-loadtest/4';
 
+/** One generator of a sharded run, as the per-shard table shows it. */
+export interface ShardRow {
+  shard: number;
+  host: string;
+  bots: number;
+  joined: number;
+  cores: number;
+  cpuAvgPct: number;
+  cpuMaxPct: number;
+  loopLagP99Ms: number;
+  saturated: boolean;
+  /** Its run clock's start minus the earliest shard's, by the machines' own (NTP) clocks. */
+  startOffsetMs: number;
+  /** How long after --start-at its ramp began. */
+  lateMs: number;
+}
+
 /** Everything a finished (or interrupted) run produced; the JSON report is exactly this object. */
 export interface RunSummary {
   schema: typeof REPORT_SCHEMA;
@@ -223,6 +241,12 @@ export interface RunSummary {
     /** Every signaling instance the bots were spread over, in --url order (one without --url). */
     urls: string[];
     embeddedServer: boolean;
+    /** Hash of the plan flags: every shard of one plan has the same. */
+    planHash: string;
+    /** Which shards of how many this report covers, and the bots and received flows they ran. */
+    shards: { count: number; included: number[]; bots: number; flows: number };
+    /** --start-at, when given. */
+    startAt?: string;
   };
   plan: PlanSummary;
   thresholds: ThresholdResult[];
@@ -234,6 +258,8 @@ export interface RunSummary {
   signalErrors: Record<string, number>;
   server: ServerSummary;
   generator: GeneratorSummary;
+  /** Per generator, in a sharded run. */
+  shards?: ShardRow[];
   worstRooms: RoomResult[];
   worstBots: BotResult[];
   /** Every browser participant (--browsers): what humans in the room would have seen. Empty without. */
@@ -244,4 +270,6 @@ export interface RunSummary {
    */
   netGroups?: NetGroupResult[];
   timeSeries: TimePoint[];
+  /** The mergeable data of every generator this report covers: what `engage report merge` reads. */
+  parts: ShardPart[];
 }

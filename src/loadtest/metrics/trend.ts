@@ -47,6 +47,20 @@ export class Trend {
   private sorted = true;
   private sum = 0;
 
+  /** A trend of samples already sorted ascending (a report's exact samples). */
+  static ofSorted(values: number[]): Trend {
+    const t = new Trend();
+    t.values = values;
+    for (const v of values) t.sum += v;
+    return t;
+  }
+
+  /** Every sample, ascending: lossless, so trends of several generators merge exactly. */
+  samples(): number[] {
+    this.percentile(0);
+    return [...this.values];
+  }
+
   add(v: number): void {
     if (!Number.isFinite(v)) return;
     if (this.values.length > 0 && v < this.values[this.values.length - 1]!) this.sorted = false;
@@ -56,6 +70,23 @@ export class Trend {
 
   get count(): number {
     return this.values.length;
+  }
+
+  get total(): number {
+    return this.sum;
+  }
+
+  /** How many samples are at most `le`: a Prometheus histogram bucket, computed from the exact samples. */
+  countAtMost(le: number): number {
+    this.percentile(0);
+    let lo = 0;
+    let hi = this.values.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.values[mid]! <= le) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   percentile(p: number): number {

@@ -34,6 +34,17 @@ export interface LoadtestOptions {
   iceServers?: string[];
   /** Only TURN relay candidates (ICE transport policy relay); needs a TURN server in iceServers. */
   relayOnly?: boolean;
+  /** `i/n`: run shard i (from 0) of the plan; the other shards run on other generators. */
+  shard?: string;
+  /** Names bots and rooms; every shard of one plan is given the same. */
+  runId?: string;
+  /** When every shard starts its ramp (ISO time or Unix seconds). */
+  startAt?: string;
+  /** Serve live Prometheus metrics on this port (0: a free one) of metricsHost (default 127.0.0.1). */
+  metricsPort?: number;
+  metricsHost?: string;
+  /** After the run, keep serving the final metrics this long, for Prometheus's last scrape. */
+  metricsHoldMs?: number;
   logger?: Logger;
 }
 

@@ -238,7 +238,7 @@ function mediaSection(s: RunSummary): string {
   const note =
     s.plan.mode === 'signaling-only' ? '<p class="muted">Signaling-only run: no media was sent.</p>' : '';
   const c = s.metrics.counters;
-  const flows = 2 * c.links_expected;
+  const flows = s.run.shards.flows;
   const flowRows =
     s.plan.mode === 'media' && s.plan.video !== 'none'
       ? kvTable([
@@ -360,8 +360,26 @@ function generatorSection(s: RunSummary): string {
           note: 'event-loop delay, main thread and workers',
         },
       ]) +
-      warnings,
+      warnings +
+      shardsTable(s),
   );
+}
+
+/** The per-generator table of a sharded run. */
+function shardsTable(s: RunSummary): string {
+  if (!s.shards) return '';
+  const { count, included } = s.run.shards;
+  const missing = Array.from({ length: count }, (_, i) => i).filter((i) => !included.includes(i));
+  const rows = s.shards
+    .map(
+      (r) =>
+        `<tr><td>${r.shard}</td><td>${escapeHtml(r.host)}</td><td class="num">${fmtNum(r.bots)}</td><td class="num">${fmtNum(r.joined)}</td><td class="num">${fmtNum(r.cpuAvgPct)}% / ${fmtNum(r.cpuMaxPct)}%</td><td class="num">${fmtNum(r.loopLagP99Ms)}</td><td>${r.saturated ? '<span class="bad">yes</span>' : 'no'}</td><td class="num">${fmtNum(r.startOffsetMs)}</td><td class="num">${r.lateMs > 0 ? `<span class="bad">${fmtNum(r.lateMs)}</span>` : '0'}</td></tr>`,
+    )
+    .join('');
+  const partial = missing.length
+    ? `<p class="banner warn"><strong>Partial:</strong> shard(s) ${missing.join(', ')} of ${count} not included; links to their bots are judged by one end only.</p>`
+    : '';
+  return `${partial}<table><thead><tr><th>shard</th><th>host</th><th class="num">bots</th><th class="num">joined</th><th class="num">CPU avg / max</th><th class="num">lag p99 ms</th><th>saturated</th><th class="num">start offset ms</th><th class="num">late ms</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 function serverSection(s: RunSummary): string {

@@ -43,7 +43,7 @@ export function renderSummary(r: RunSummary, style: TextStyle = plainStyle): str
   const trend = (name: TrendName) => trendRow(name, t[name], style);
   out.push(
     style.bold(
-      `engage loadtest · run ${r.run.id} · ${r.plan.bots} bots${r.plan.browsers ? ` (${r.plan.browsers} of them browsers)` : ''} in ${r.plan.rooms} room${r.plan.rooms === 1 ? '' : 's'} (${r.plan.mode}) · ${r.run.durationS} s`,
+      `engage loadtest · run ${r.run.id} · ${r.plan.bots} bots${r.plan.browsers ? ` (${r.plan.browsers} of them browsers)` : ''} in ${r.plan.rooms} room${r.plan.rooms === 1 ? '' : 's'} (${r.plan.mode}) · ${r.run.durationS} s${shardsTitle(r)}`,
     ),
   );
   out.push(
@@ -55,6 +55,7 @@ export function renderSummary(r: RunSummary, style: TextStyle = plainStyle): str
   out.push(
     `plan    ramp ${r.plan.rampPerS} bots/s, hold ${r.plan.durationS} s, room sizes ${summarizeSizes(r.plan.roomSizes)}, ${r.plan.workers} worker(s)`,
   );
+  out.push(...shardNotes(r, style));
   if (r.run.interrupted) out.push(style.warn('INTERRUPTED: the run was stopped before its planned end'));
   for (const f of r.run.failures) out.push(style.bad(`FAILED: ${describeFailure(f)}`));
 
@@ -81,9 +82,10 @@ export function renderSummary(r: RunSummary, style: TextStyle = plainStyle): str
   out.push(
     `  ${pad('carried by', 22)}${viaText(r)}${r.plan.net?.relayOnly ? `  ${style.dim('(--relay-only)')}` : ''}`,
   );
-  const botsOk = c.bots_joined === r.plan.bots && c.bots_failed === 0;
+  const bots = r.run.shards.bots;
+  const botsOk = c.bots_joined === bots && c.bots_failed === 0;
   out.push(
-    `  ${pad('bots', 22)}${(botsOk ? style.ok : style.bad)(`${c.bots_joined}/${r.plan.bots} joined`)}, ${c.bots_failed} failed`,
+    `  ${pad('bots', 22)}${(botsOk ? style.ok : style.bad)(`${c.bots_joined}/${bots} joined`)}, ${c.bots_failed} failed`,
   );
 
   if (r.plan.mode === 'media') {
@@ -92,7 +94,7 @@ export function renderSummary(r: RunSummary, style: TextStyle = plainStyle): str
       out.push(trend(m));
     }
     if (r.plan.video !== 'none') {
-      const flows = 2 * c.links_expected;
+      const flows = r.run.shards.flows;
       const videoOk = c.video_flows === flows && c.video_flows_stalled === 0;
       out.push(
         `  ${pad('video flows', 22)}${(videoOk ? style.ok : style.bad)(`${c.video_flows}/${flows} flowed in every sample`)}, ${c.video_flows_stalled} stalled  ${style.dim('(both ways of every link)')}`,
@@ -148,6 +150,7 @@ export function renderSummary(r: RunSummary, style: TextStyle = plainStyle): str
     );
   if (g.saturated) for (const w of g.warnings) out.push(`  ${style.warn(`⚠ ${w}`)}`);
   else out.push(`  ${style.ok('not saturated')}`);
+  if (r.shards) out.push(...shardTable(r.shards, style));
 
   if (r.worstRooms.length > 0 && r.plan.rooms > 1) {
     out.push(
@@ -283,4 +286,45 @@ function summarizeSizes(sizes: number[]): string {
   const max = sizes[0] ?? 0;
   const min = sizes.at(-1) ?? 0;
   return max === min ? String(max) : `${min}-${max}`;
+}
+
+/** `· shards 0,1,2 of 3`: which generators' parts this summary covers. */
+function shardsTitle(r: RunSummary): string {
+  const { count, included } = r.run.shards;
+  return count === 1 ? '' : ` · shard${included.length === 1 ? '' : 's'} ${included.join(',')} of ${count}`;
+}
+
+/** Shards missing from the summary, and shards that began their ramp late. */
+function shardNotes(r: RunSummary, style: TextStyle): string[] {
+  const { count, included } = r.run.shards;
+  const notes: string[] = [];
+  if (included.length < count) {
+    const missing = Array.from({ length: count }, (_, i) => i).filter((i) => !included.includes(i));
+    notes.push(
+      style.warn(
+        `PARTIAL: shard${missing.length === 1 ? '' : 's'} ${missing.join(',')} of ${count} not included; links to their bots are judged by one end only (merge every part with engage report merge)`,
+      ),
+    );
+  }
+  for (const s of r.shards ?? [])
+    if (s.lateMs > 0)
+      notes.push(
+        style.warn(`LATE: shard ${s.shard} began its ramp ${num(s.lateMs / 1000)} s after --start-at`),
+      );
+  return notes;
+}
+
+/** The per-generator table of a sharded run. */
+function shardTable(rows: NonNullable<RunSummary['shards']>, style: TextStyle): string[] {
+  const out = [
+    style.dim(
+      `  ${pad('shard', 7)}${pad('host', 18)}${lpad('bots', 6)}${lpad('joined', 8)}${lpad('CPU avg', 9)}${lpad('max', 7)}${lpad('lag p99', 9)}  ${pad('saturated', 10)}${lpad('offset ms', 10)}${lpad('late ms', 9)}`,
+    ),
+  ];
+  for (const s of rows) {
+    out.push(
+      `  ${pad(String(s.shard), 7)}${pad(s.host.slice(0, 17), 18)}${lpad(String(s.bots), 6)}${lpad(String(s.joined), 8)}${lpad(`${num(s.cpuAvgPct)}%`, 9)}${lpad(`${num(s.cpuMaxPct)}%`, 7)}${lpad(num(s.loopLagP99Ms), 9)}  ${s.saturated ? style.warn(pad('yes', 10)) : pad('no', 10)}${lpad(String(s.startOffsetMs), 10)}${lpad(String(s.lateMs), 9)}`,
+    );
+  }
+  return out;
 }

@@ -82,7 +82,7 @@ export function registerLoadtest(program: Command, ctx: CommandContext): void {
     )
     .option(
       '--threshold <expr>',
-      "pass/fail criterion, e.g. 'ice_connect_ms:p(95)<500' (repeatable)",
+      "pass/fail criterion, e.g. 'ice_connect_ms:p(95)<500' (repeatable); bots_failed:count==0 and links_failed:count==0 always apply unless a threshold names that metric",
       collect,
     )
     .option('--json <file>', 'write the summary and a per-second time series as JSON (- for stdout)')

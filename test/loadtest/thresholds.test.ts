@@ -29,6 +29,25 @@ describe('thresholds', () => {
     expect(parseThreshold('generator_cpu_pct:avg<150')[0]).toMatchObject({ aggregation: 'avg' });
   });
 
+  it('always holds a run to no failed bot and no failed link, unless a threshold names that metric', () => {
+    expect(parseThresholds([]).map((t) => t.source)).toEqual([
+      'bots_failed:count==0',
+      'links_failed:count==0',
+    ]);
+    expect(parseThresholds(['links_failed:count<5', 'join_ms:p(95)<500']).map((t) => t.source)).toEqual([
+      'links_failed:count<5',
+      'join_ms:p(95)<500',
+      'bots_failed:count==0',
+    ]);
+    // A report's own list (defaults included) parses back to itself: report merge re-reads it.
+    const again = parseThresholds(parseThresholds(['join_ms:avg<9']).map((t) => t.source));
+    expect(again.map((t) => t.source)).toEqual([
+      'join_ms:avg<9',
+      'bots_failed:count==0',
+      'links_failed:count==0',
+    ]);
+  });
+
   it('refuses unknown metrics, wrong aggregations and malformed expressions as usage errors', () => {
     expect(() => parseThreshold('nope_ms:p(95)<1')).toThrow(/unknown metric "nope_ms"/);
     expect(() => parseThreshold('links_failed:p(95)<1')).toThrow(/counter/);
@@ -50,7 +69,7 @@ describe('thresholds', () => {
       durationS: 10,
     };
     const results = checkThresholds(
-      parseThresholds([
+      [
         'join_ms:p(95)<=95',
         'join_ms:p(95)<95.1',
         'join_ms:avg==50.5',
@@ -60,7 +79,7 @@ describe('thresholds', () => {
         'chat_sent:rate>0.5',
         'generator_cpu_pct:max<80',
         'generator_cpu_pct:value>=60',
-      ]),
+      ].flatMap(parseThreshold),
       values,
     );
     // k6's percentiles of 1..100: p(95) at rank 94.05 is 95.05, the median at rank 49.5 is 50.5.

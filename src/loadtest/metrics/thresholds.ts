@@ -78,8 +78,19 @@ export function parseThreshold(text: string): Threshold[] {
     });
 }
 
+/**
+ * What every run must hold even when no --threshold says so: a bot or a link that failed is a failed
+ * run (exit 99), never a silent 0. A --threshold on the same metric replaces its default
+ * (`--threshold 'links_failed:count<5'` tolerates a few).
+ */
+export const DEFAULT_THRESHOLDS = ['bots_failed:count==0', 'links_failed:count==0'] as const;
+
+/** The thresholds given, then the defaults of the metrics none of them names. */
 export function parseThresholds(texts: string[]): Threshold[] {
-  return texts.flatMap(parseThreshold);
+  const given = texts.flatMap(parseThreshold);
+  const named = new Set(given.map((t) => t.metric));
+  const defaults = DEFAULT_THRESHOLDS.flatMap(parseThreshold).filter((t) => !named.has(t.metric));
+  return [...given, ...defaults];
 }
 
 /** What thresholds read from a finished run. */

@@ -174,6 +174,9 @@ function shardRows(parts: ShardPart[], t0: number): ShardRow[] {
     saturated: p.generator.saturated,
     startOffsetMs: Date.parse(p.startedAt) - t0,
     lateMs: p.lateMs,
+    ...(p.clockOffset
+      ? { clockOffsetMs: p.clockOffset.offsetMs, clockUncertaintyMs: p.clockOffset.uncertaintyMs }
+      : {}),
   }));
 }
 

@@ -105,10 +105,11 @@ describe('engage loadtest --shard and engage report merge', () => {
       expect(validate(s.report), JSON.stringify(validate.errors)).toBe(true);
       expect(s.report.run.shards).toMatchObject({ count: 3, included: [i], bots: 4 });
       expect(s.report.run.planHash).toBe(shards[0]!.report.run.planHash);
-      // One machine, one clock: the offset measured through the server's Date header is ~0.
+      // One machine, one clock: the offset measured through the server's Date header is ~0, give or
+      // take the round trip and the server's own timer lag (a busy server ticks its Date late).
       const row = s.report.shards![0]!;
       expect(Math.abs(row.clockOffsetMs!), JSON.stringify(row)).toBeLessThanOrEqual(
-        row.clockUncertaintyMs! + 50,
+        row.clockUncertaintyMs! + 500,
       );
     }
     const plan = makePlan({ bots: 12, rooms: 2, rampPerS: 6 }, 'sh1');

@@ -12,7 +12,9 @@ const BUDGET_MS = 2500;
  * response carries: the header has a resolution of one second, so requests go back to back until it
  * ticks over; the server's clock reached that whole second between the two requests, which brackets the
  * offset to about one round trip (htpdate's method). Shards measured against one server can so be
- * compared with each other. Undefined when the server sends no Date or does not answer in time.
+ * compared with each other. A busy server ticks its cached Date late (Node refreshes it on a timer),
+ * so the offset reads low by up to the server's event-loop lag. Undefined when the server sends no
+ * Date or does not answer in time.
  */
 export async function measureClockOffset(url: string, signal: AbortSignal): Promise<ClockOffset | undefined> {
   const target = new URL('/healthz', url.replace(/^ws/, 'http'));

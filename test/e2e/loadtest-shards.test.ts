@@ -206,6 +206,16 @@ describe('engage loadtest --shard and engage report merge', () => {
     const alone = await engage(['report', 'merge', shards[0]!.file]).exited;
     expect(alone.code).toBe(own.code);
     expect(withoutFileLines(alone.stdout)).toBe(withoutFileLines(own.stdout));
+    // A merged report keeps every part: merged again, it gives the same summary (the merge is lossless).
+    const again = await engage([
+      'report',
+      'merge',
+      join(dir, 'all.json'),
+      '--threshold',
+      'links_connected:count==30',
+    ]).exited;
+    expect(again.code).toBe(mergedExit.code);
+    expect(withoutFileLines(again.stdout)).toBe(withoutFileLines(mergedExit.stdout));
     const shown = await engage(['report', 'show', join(dir, 'all.json')]).exited;
     expect(shown.code).toBe(0);
     expect(withoutFileLines(shown.stdout).trim()).toBe(withoutFileLines(mergedExit.stdout).trim());

@@ -34,7 +34,7 @@ export function registerReport(program: Command, ctx: CommandContext): void {
     )
     .addHelpText(
       'after',
-      '\nExample:\n  engage report merge shard-0.json shard-1.json shard-2.json --json all.json --html all.html --threshold mesh_ready_ms:p(95)<5000',
+      "\nExample:\n  engage report merge shard-0.json shard-1.json shard-2.json --json all.json --html all.html --threshold 'mesh_ready_ms:p(95)<5000'",
     )
     .action(async (files: string[], flags: MergeFlags) => {
       const summary = await mergeReports(files, flags.threshold);

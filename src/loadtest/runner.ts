@@ -5,6 +5,7 @@ import { delay } from '../util/wait.js';
 import type { BrowserHostOptions } from './browsers/browser-host.js';
 import { findChromium } from './browsers/chromium.js';
 import { prepareFakeMedia } from './browsers/fake-media.js';
+import { type ClockOffset, measureClockOffset } from './execute/clock-offset.js';
 import { EmbeddedServer } from './execute/embedded-server.js';
 import { execute, hostsReady, type Phase } from './execute/executor.js';
 import { failOnPurposeFromEnv, HostPool } from './execute/host-pool.js';
@@ -181,7 +182,11 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
     const instanceBefore = single ? await Promise.all([0, 1, 2].map(() => fetchInstanceId(url))) : undefined;
     instances = urls.length > 1 ? await InstanceWatch.start(urls) : undefined;
 
+    // A sharded run compares its generators' clocks through the server's, while the workers load.
+    const clock: Promise<ClockOffset | undefined> =
+      sharding.shard.count > 1 ? measureClockOffset(url, broken.signal) : Promise.resolve(undefined);
     await hostsReady(pool, io.signal, broken.signal);
+    const clockOffset = await clock;
     const lateMs = await untilStartAt(sharding, AbortSignal.any([io.signal, broken.signal]));
     if (lateMs > 0)
       log.warn({ lateMs }, 'began the ramp after --start-at: bots due before now start at once');
@@ -242,6 +247,7 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
       planHash: sharding.planHash,
       ...(sharding.startAtMs === undefined ? {} : { startAt: new Date(sharding.startAtMs) }),
       lateMs,
+      ...(clockOffset ? { clockOffset } : {}),
       startedAt,
       endedAt: new Date(),
       durationS,

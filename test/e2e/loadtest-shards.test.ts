@@ -105,6 +105,12 @@ describe('engage loadtest --shard and engage report merge', () => {
       expect(validate(s.report), JSON.stringify(validate.errors)).toBe(true);
       expect(s.report.run.shards).toMatchObject({ count: 3, included: [i], bots: 4 });
       expect(s.report.run.planHash).toBe(shards[0]!.report.run.planHash);
+      // One machine, one clock: the offset measured through the server's Date header is ~0, give or
+      // take the round trip and the server's own timer lag (a busy server ticks its Date late).
+      const row = s.report.shards![0]!;
+      expect(Math.abs(row.clockOffsetMs!), JSON.stringify(row)).toBeLessThanOrEqual(
+        row.clockUncertaintyMs! + 500,
+      );
     }
     const plan = makePlan({ bots: 12, rooms: 2, rampPerS: 6 }, 'sh1');
     for (const members of plan.rooms.values()) {
@@ -200,6 +206,16 @@ describe('engage loadtest --shard and engage report merge', () => {
     const alone = await engage(['report', 'merge', shards[0]!.file]).exited;
     expect(alone.code).toBe(own.code);
     expect(withoutFileLines(alone.stdout)).toBe(withoutFileLines(own.stdout));
+    // A merged report keeps every part: merged again, it gives the same summary (the merge is lossless).
+    const again = await engage([
+      'report',
+      'merge',
+      join(dir, 'all.json'),
+      '--threshold',
+      'links_connected:count==30',
+    ]).exited;
+    expect(again.code).toBe(mergedExit.code);
+    expect(withoutFileLines(again.stdout)).toBe(withoutFileLines(mergedExit.stdout));
     const shown = await engage(['report', 'show', join(dir, 'all.json')]).exited;
     expect(shown.code).toBe(0);
     expect(withoutFileLines(shown.stdout).trim()).toBe(withoutFileLines(mergedExit.stdout).trim());
@@ -207,7 +223,7 @@ describe('engage loadtest --shard and engage report merge', () => {
 });
 
 describe('engage loadtest --signaling-only --shard', () => {
-  it('shards signaling-only clients the same way, and their merge connects every pair once', async () => {
+  it('shards signaling-only clients the same way, its merge connects every pair once, and late shards say so', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'engage-shards-sig-'));
     const serve = engage(['serve', '--port', '0']);
     try {
@@ -226,21 +242,11 @@ describe('engage loadtest --signaling-only --shard', () => {
         '4s',
       ];
       const files = [0, 1].map((i) => join(dir, `sig-${i}.json`));
+      // A --start-at already past when the shards are ready: both begin late, and say by how much.
+      const startAt = new Date(Date.now() - 1000).toISOString();
+      const shardFlags = ['--workers', '0', '--url', url, '--run-id', 'sig1', '--start-at', startAt];
       const runs = files.map(
-        (file, i) =>
-          engage([
-            ...args,
-            '--workers',
-            '0',
-            '--url',
-            url,
-            '--run-id',
-            'sig1',
-            '--shard',
-            `${i}/2`,
-            '--json',
-            file,
-          ]).exited,
+        (file, i) => engage([...args, ...shardFlags, '--shard', `${i}/2`, '--json', file]).exited,
       );
       for (const r of await Promise.all(runs)) expect(r.code, r.stderr).toBe(0);
       const all = join(dir, 'all.json');
@@ -251,6 +257,8 @@ describe('engage loadtest --signaling-only --shard', () => {
       expect([c.links_expected, c.links_connected, c.links_failed, c.bots_joined]).toEqual([40, 40, 0, 20]);
       expect(report.plan.mode).toBe('signaling-only');
       expect(report.parts.map((p) => p.bots.length)).toEqual([10, 10]);
+      for (const row of report.shards!) expect(row.lateMs).toBeGreaterThan(1000);
+      expect(merged.stdout).toMatch(/LATE: shard 0 began its ramp [\d.]+ s after --start-at/);
     } finally {
       serve.child.kill('SIGTERM');
       await rm(dir, { recursive: true, force: true });

@@ -55,7 +55,7 @@ export class RunAggregate implements MetricValues {
   readonly timeSeries: TimePoint[] = [];
   /** Live flows behind each time-series point: what pools the points of several generators. */
   readonly liveFlowsPerPoint: number[] = [];
-  /** Pairs connected so far by their offerer's account: the live progress count. */
+  /** Pairs connected so far by their offerer's account (or this shard's end's): the live progress count. */
   private readonly connectedPairs = new Set<string>();
   private readonly livePairs = new Set<string>();
   /** Directed flows `bot>remote` whose link is connected now, by the receiving bot's own account. */
@@ -102,7 +102,12 @@ export class RunAggregate implements MetricValues {
         });
       }
     }
-    this.counters.links_expected = judgeLinks(this.rooms, this.botRecords()).expected;
+    // Pairs with at least one end here: all of a room's pairs but those between other shards' bots.
+    const pairs = (n: number) => (n * (n - 1)) / 2;
+    for (const names of rooms.values()) {
+      const here = names.filter((n) => this.bots.has(n)).length;
+      this.counters.links_expected += pairs(names.length) - pairs(names.length - here);
+    }
   }
 
   /** Declares the run's profile groups (none without --net or --net-schedule). */
@@ -150,14 +155,16 @@ export class RunAggregate implements MetricValues {
           this.latest.delete(flowKey);
           if (event.state === 'failed') bot?.failed.add(event.remote);
         }
-        if (!event.pairOwner) return;
-        if (event.state === 'connected') {
+        // A pair with its other end on another shard is counted here by this end, for the live count;
+        // the time series counts each pair by its offerer only, so shards' series add up.
+        const remoteIsHere = this.bots.has(event.remote);
+        if (event.state === 'connected' && (event.pairOwner || !remoteIsHere)) {
           if (!this.connectedPairs.has(key)) this.counters.links_connected++;
           this.connectedPairs.add(key);
-          this.livePairs.add(key);
-        } else {
-          this.livePairs.delete(key);
         }
+        if (!event.pairOwner) return;
+        if (event.state === 'connected') this.livePairs.add(key);
+        else this.livePairs.delete(key);
         return;
       }
       case 'link-sample': {

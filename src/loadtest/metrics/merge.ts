@@ -139,20 +139,20 @@ function mergeGauges(parts: ShardPart[]): Record<string, GaugeStats> {
   const names = new Set([...Object.keys(GAUGE_METRICS), ...parts.flatMap((p) => Object.keys(p.gauges))]);
   const byEnd = [...parts].sort((a, b) => Date.parse(a.endedAt) - Date.parse(b.endedAt));
   const out: Record<string, GaugeStats> = {};
-  for (const name of names) {
-    const states = byEnd
-      .map((p) => p.gauges[name])
-      .filter((s): s is GaugeState => s !== undefined && s.n > 0);
-    const pooled: GaugeState = {
-      n: states.reduce((n, s) => n + s.n, 0),
-      sum: states.reduce((n, s) => n + s.sum, 0),
-      min: Math.min(...states.map((s) => s.min)),
-      max: Math.max(...states.map((s) => s.max)),
-      last: states.at(-1)?.last ?? 0,
-    };
-    out[name] = gaugeStats(pooled);
-  }
+  for (const name of names) out[name] = gaugeStats(poolGauge(byEnd, name));
   return out;
+}
+
+/** One gauge's readings over several parts, pooled; `last` is the last part's (parts in order of ending). */
+function poolGauge(parts: ShardPart[], name: string): GaugeState {
+  const states = parts.map((p) => p.gauges[name]).filter((s): s is GaugeState => s !== undefined && s.n > 0);
+  return {
+    n: states.reduce((n, s) => n + s.n, 0),
+    sum: states.reduce((n, s) => n + s.sum, 0),
+    min: states.length === 0 ? 0 : Math.min(...states.map((s) => s.min)),
+    max: states.length === 0 ? 0 : Math.max(...states.map((s) => s.max)),
+    last: states.at(-1)?.last ?? 0,
+  };
 }
 
 /**
@@ -183,20 +183,8 @@ function mergeServer(parts: ShardPart[]): ServerSummary {
 
 function mergeGenerators(parts: ShardPart[]): GeneratorSummary {
   if (parts.length === 1) return parts[0]!.generator;
-  const states = (name: string) => parts.map((p) => p.gauges[name]).filter((s) => s !== undefined);
-  const pool = (name: string) =>
-    gaugeStats(
-      states(name).reduce<GaugeState>(
-        (a, s) => ({
-          n: a.n + s.n,
-          sum: a.sum + s.sum,
-          min: a.n === 0 ? s.min : Math.min(a.min, s.min),
-          max: Math.max(a.max, s.max),
-          last: s.last,
-        }),
-        { n: 0, sum: 0, min: 0, max: 0, last: 0 },
-      ),
-    );
+  const byEnd = [...parts].sort((a, b) => Date.parse(a.endedAt) - Date.parse(b.endedAt));
+  const pool = (name: string) => gaugeStats(poolGauge(byEnd, name));
   const warnings = parts.flatMap((p) => p.generator.warnings.map((w) => `shard ${p.shard.index}: ${w}`));
   const browsers = parts.some((p) => p.generator.browserCpuPct);
   return {
@@ -224,6 +212,9 @@ function shardRows(parts: ShardPart[], t0: number): ShardRow[] {
     saturated: p.generator.saturated,
     startOffsetMs: Date.parse(p.startedAt) - t0,
     lateMs: p.lateMs,
+    ...(p.clockOffset
+      ? { clockOffsetMs: p.clockOffset.offsetMs, clockUncertaintyMs: p.clockOffset.uncertaintyMs }
+      : {}),
   }));
 }
 

@@ -1,3 +1,4 @@
+import type { ClockOffset } from '../execute/clock-offset.js';
 import type { Shard } from '../plan/shard.js';
 import type { GaugeState } from './gauge.js';
 import type { BotRecord } from './links.js';
@@ -33,6 +34,8 @@ export interface ShardPart {
   startAt?: string;
   /** How long after --start-at this generator's ramp actually began (0 when on time or without it). */
   lateMs: number;
+  /** The signaling server's clock minus this machine's (HTTP Date), when measured: sharded runs. */
+  clockOffset?: ClockOffset;
   interrupted: boolean;
   failures: RunFailure[];
   url: string;

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import type { ClockOffset } from '../execute/clock-offset.js';
 import type { Shard } from '../plan/shard.js';
 import type { RunAggregate } from './aggregate.js';
 import { diagnoseGenerator } from './generator-health.js';
@@ -19,6 +20,8 @@ export interface SummaryInput {
   /** --start-at, and how late after it the ramp began. */
   startAt?: Date;
   lateMs: number;
+  /** The server's clock minus this machine's, when measured (sharded runs). */
+  clockOffset?: ClockOffset;
   interrupted: boolean;
   failures: RunFailure[];
   url: string;
@@ -60,6 +63,7 @@ export function shardPart(input: SummaryInput): ShardPart {
     durationS: input.durationS,
     ...(input.startAt ? { startAt: input.startAt.toISOString() } : {}),
     lateMs: input.lateMs,
+    ...(input.clockOffset ? { clockOffset: input.clockOffset } : {}),
     interrupted: input.interrupted,
     failures: input.failures,
     url: input.url,

@@ -223,6 +223,9 @@ export interface ShardRow {
   startOffsetMs: number;
   /** How long after --start-at its ramp began. */
   lateMs: number;
+  /** The signaling server's clock minus this generator's, ± uncertaintyMs; absent when not measured. */
+  clockOffsetMs?: number;
+  clockUncertaintyMs?: number;
 }
 
 /** Everything a finished (or interrupted) run produced; the JSON report is exactly this object. */

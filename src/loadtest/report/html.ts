@@ -373,13 +373,13 @@ function shardsTable(s: RunSummary): string {
   const rows = s.shards
     .map(
       (r) =>
-        `<tr><td>${r.shard}</td><td>${escapeHtml(r.host)}</td><td class="num">${fmtNum(r.bots)}</td><td class="num">${fmtNum(r.joined)}</td><td class="num">${fmtNum(r.cpuAvgPct)}% / ${fmtNum(r.cpuMaxPct)}%</td><td class="num">${fmtNum(r.loopLagP99Ms)}</td><td>${r.saturated ? '<span class="bad">yes</span>' : 'no'}</td><td class="num">${fmtNum(r.startOffsetMs)}</td><td class="num">${r.lateMs > 0 ? `<span class="bad">${fmtNum(r.lateMs)}</span>` : '0'}</td></tr>`,
+        `<tr><td>${r.shard}</td><td>${escapeHtml(r.host)}</td><td class="num">${fmtNum(r.bots)}</td><td class="num">${fmtNum(r.joined)}</td><td class="num">${fmtNum(r.cpuAvgPct)}% / ${fmtNum(r.cpuMaxPct)}%</td><td class="num">${fmtNum(r.loopLagP99Ms)}</td><td>${r.saturated ? '<span class="bad">yes</span>' : 'no'}</td><td class="num">${fmtNum(r.startOffsetMs)}</td><td class="num">${r.lateMs > 0 ? `<span class="bad">${fmtNum(r.lateMs)}</span>` : '0'}</td><td class="num">${r.clockOffsetMs === undefined ? 'not measured' : `${fmtNum(r.clockOffsetMs)} ± ${fmtNum(r.clockUncertaintyMs ?? 0)}`}</td></tr>`,
     )
     .join('');
   const partial = missing.length
     ? `<p class="banner warn"><strong>Partial:</strong> shard(s) ${missing.join(', ')} of ${count} not included; links to their bots are judged by one end only.</p>`
     : '';
-  return `${partial}<table><thead><tr><th>shard</th><th>host</th><th class="num">bots</th><th class="num">joined</th><th class="num">CPU avg / max</th><th class="num">lag p99 ms</th><th>saturated</th><th class="num">start offset ms</th><th class="num">late ms</th></tr></thead><tbody>${rows}</tbody></table>`;
+  return `${partial}<table><thead><tr><th>shard</th><th>host</th><th class="num">bots</th><th class="num">joined</th><th class="num">CPU avg / max</th><th class="num">lag p99 ms</th><th>saturated</th><th class="num">start offset ms</th><th class="num">late ms</th><th class="num">clock vs server ms</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 function serverSection(s: RunSummary): string {

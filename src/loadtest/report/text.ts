@@ -314,16 +314,22 @@ function shardNotes(r: RunSummary, style: TextStyle): string[] {
   return notes;
 }
 
+/** The server's clock minus the generator's: how far apart the shards' own timestamps may be. */
+function clockText(s: NonNullable<RunSummary['shards']>[number]): string {
+  if (s.clockOffsetMs === undefined) return 'not measured';
+  return `${s.clockOffsetMs >= 0 ? '+' : ''}${s.clockOffsetMs} ms ±${s.clockUncertaintyMs ?? '?'}`;
+}
+
 /** The per-generator table of a sharded run. */
 function shardTable(rows: NonNullable<RunSummary['shards']>, style: TextStyle): string[] {
   const out = [
     style.dim(
-      `  ${pad('shard', 7)}${pad('host', 18)}${lpad('bots', 6)}${lpad('joined', 8)}${lpad('CPU avg', 9)}${lpad('max', 7)}${lpad('lag p99', 9)}  ${pad('saturated', 10)}${lpad('offset ms', 10)}${lpad('late ms', 9)}`,
+      `  ${pad('shard', 7)}${pad('host', 18)}${lpad('bots', 6)}${lpad('joined', 8)}${lpad('CPU avg', 9)}${lpad('max', 7)}${lpad('lag p99', 9)}  ${pad('saturated', 10)}${lpad('offset ms', 10)}${lpad('late ms', 9)}  clock vs server`,
     ),
   ];
   for (const s of rows) {
     out.push(
-      `  ${pad(String(s.shard), 7)}${pad(s.host.slice(0, 17), 18)}${lpad(String(s.bots), 6)}${lpad(String(s.joined), 8)}${lpad(`${num(s.cpuAvgPct)}%`, 9)}${lpad(`${num(s.cpuMaxPct)}%`, 7)}${lpad(num(s.loopLagP99Ms), 9)}  ${s.saturated ? style.warn(pad('yes', 10)) : pad('no', 10)}${lpad(String(s.startOffsetMs), 10)}${lpad(String(s.lateMs), 9)}`,
+      `  ${pad(String(s.shard), 7)}${pad(s.host.slice(0, 17), 18)}${lpad(String(s.bots), 6)}${lpad(String(s.joined), 8)}${lpad(`${num(s.cpuAvgPct)}%`, 9)}${lpad(`${num(s.cpuMaxPct)}%`, 7)}${lpad(num(s.loopLagP99Ms), 9)}  ${s.saturated ? style.warn(pad('yes', 10)) : pad('no', 10)}${lpad(String(s.startOffsetMs), 10)}${lpad(String(s.lateMs), 9)}  ${clockText(s)}`,
     );
   }
   return out;

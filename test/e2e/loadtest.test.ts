@@ -76,6 +76,7 @@ describe('engage loadtest (CLI)', () => {
     expect(r.thresholds.map((t) => [t.threshold, t.ok])).toEqual([
       ['links_failed:count==0', true],
       ['join_ms:p(95)<0.001', false],
+      ['bots_failed:count==0', true], // a default: no --threshold named bots_failed
     ]);
     const c = r.metrics.counters;
     expect(c.links_expected).toBe(6); // 2 rooms of 3: 3 pairs each

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { findChromium } from '../../src/loadtest/browsers/chromium.js';
 import { prepareFakeMedia } from '../../src/loadtest/browsers/fake-media.js';
 import { RemoteMeter } from '../../src/loadtest/browsers/page-stats.js';
+import { parseHostMessage } from '../../src/loadtest/execute/messages.js';
 import { makePlan } from '../../src/loadtest/plan/plan.js';
 import { UsageError } from '../../src/util/errors.js';
 
@@ -109,5 +110,39 @@ describe('Chromium and its fake camera', () => {
     );
     process.env.PATH = path;
     await expect(prepareFakeMedia('none', 'builtin-light', dir)).rejects.toThrow(UsageError);
+  });
+});
+
+describe('a browser-view event at the host boundary', () => {
+  const remote = {
+    remote: 'bot-0',
+    width: 320,
+    height: 180,
+    fpsAvg: 15,
+    fpsMin: 14,
+    framesDecoded: 300,
+    framesDropped: 0,
+    freezeCount: 0,
+    freezeMs: 0,
+    jitterBufferMs: 9,
+    decodeMs: 0.5,
+    concealedSamples: 0,
+    stalled: false,
+    via: 'host',
+  };
+  const event = (view: unknown) => ({
+    type: 'batch',
+    events: [{ type: 'browser-view', bot: 'browser-3', room: 'r', view }],
+  });
+
+  it('is accepted whole, and refused with a field of the wrong type', () => {
+    const view = { qualityLimitationReason: 'none', limitedMs: { cpu: 0 }, remotes: [remote] };
+    expect(parseHostMessage(event(view))).toBeDefined();
+    expect(parseHostMessage(event({ ...view, remotes: [{ ...remote, fpsAvg: 'fast' }] }))).toBeUndefined();
+    expect(
+      parseHostMessage(event({ ...view, remotes: [{ ...remote, via: 'carrier-pigeon' }] })),
+    ).toBeUndefined();
+    expect(parseHostMessage(event({ ...view, limitedMs: { cpu: Number.NaN } }))).toBeUndefined();
+    expect(parseHostMessage(event(null))).toBeUndefined();
   });
 });

@@ -6,6 +6,7 @@ import { findChromium } from '../../src/loadtest/browsers/chromium.js';
 import { prepareFakeMedia } from '../../src/loadtest/browsers/fake-media.js';
 import { RemoteMeter } from '../../src/loadtest/browsers/page-stats.js';
 import { parseHostMessage } from '../../src/loadtest/execute/messages.js';
+import { diagnoseGenerator } from '../../src/loadtest/metrics/generator-health.js';
 import { makePlan } from '../../src/loadtest/plan/plan.js';
 import { UsageError } from '../../src/util/errors.js';
 
@@ -144,5 +145,19 @@ describe('a browser-view event at the host boundary', () => {
     ).toBeUndefined();
     expect(parseHostMessage(event({ ...view, limitedMs: { cpu: Number.NaN } }))).toBeUndefined();
     expect(parseHostMessage(event(null))).toBeUndefined();
+  });
+});
+
+describe("the browsers' Chromium in generator health", () => {
+  const cpu = (avg: number) => ({ avg, min: avg, max: avg, last: avg });
+  const input = { cores: 2, lagPerSecondMs: [5, 5, 5], machineCpuPct: 190, serverCpuPct: 2 };
+
+  it('counts toward saturation: the generator is its process plus its Chromium', () => {
+    const alone = diagnoseGenerator({ ...input, generatorCpu: cpu(50) });
+    expect(alone).toEqual([]);
+    const withBrowsers = diagnoseGenerator({ ...input, generatorCpu: cpu(50), browserCpuPct: 130 });
+    expect(withBrowsers).toEqual([
+      expect.stringMatching(/^generator CPU averaged 180% of 200% \(130% of it the browsers' Chromium\)/),
+    ]);
   });
 });

@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { BrowserParticipant } from '../../src/loadtest/browsers/browser-participant.js';
 import { findChromium } from '../../src/loadtest/browsers/chromium.js';
 import { prepareFakeMedia } from '../../src/loadtest/browsers/fake-media.js';
 import { RemoteMeter } from '../../src/loadtest/browsers/page-stats.js';
@@ -72,6 +73,17 @@ describe('browser participants in the plan', () => {
       ['browser-5', 'load-abcd-1', true, 2500],
     ]);
     expect(() => makePlan({ bots: 2, rooms: 1, rampPerS: 1, browsers: 3 })).toThrow(UsageError);
+  });
+
+  it("open the room's page under the server's URL, as the bots' sockets join it", () => {
+    const spec = (url: string) =>
+      ({ url, room: 'load-ab-0', name: 'browser-4' }) as Parameters<typeof BrowserParticipant.pageUrl>[0];
+    expect(BrowserParticipant.pageUrl(spec('ws://127.0.0.1:8080'))).toBe(
+      'http://127.0.0.1:8080/room/load-ab-0/?username=browser-4',
+    );
+    expect(BrowserParticipant.pageUrl(spec('wss://meet.example/ws/'))).toBe(
+      'https://meet.example/ws/room/load-ab-0/?username=browser-4',
+    );
   });
 });
 

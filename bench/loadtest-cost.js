@@ -105,6 +105,8 @@ async function run(dir, config, url, tmp, i) {
     wallS: Number(m[3]),
     code,
     links: `${c.links_connected}/${c.links_expected}`,
+    // A run that did not mesh (a machine too busy for ICE to finish) did less work: not comparable.
+    complete: c.links_connected === c.links_expected && c.video_flows === 2 * c.links_expected,
     holdS: r.plan.durationS,
     videoKbpsP50: r.metrics.trends.video_bitrate_kbps.p50,
     fpsP50: r.metrics.trends.video_fps.p50,
@@ -163,11 +165,22 @@ async function main() {
   const flows = config.bots * (config.bots - 1);
   const hold = results.this[0].holdS;
   const packets = pps * flows * hold;
-  const base = median(results.base.map((r) => r.cpuS));
-  const mine = median(results.this.map((r) => r.cpuS));
+  const complete = {
+    base: results.base.filter((r) => r.complete),
+    this: results.this.filter((r) => r.complete),
+  };
+  const excluded = results.base.length + results.this.length - complete.base.length - complete.this.length;
+  if (complete.base.length === 0 || complete.this.length === 0) {
+    log(
+      'no complete run of one build (every link connected, video in every flow): the machine was too busy to compare',
+    );
+    process.exitCode = 1;
+  }
+  const base = median(complete.base.map((r) => r.cpuS));
+  const mine = median(complete.this.map((r) => r.cpuS));
   const perMbit = (r) => (r.receivedMbit > 0 ? (1000 * r.cpuS) / r.receivedMbit : Number.NaN);
-  const baseMs = median(results.base.map(perMbit));
-  const mineMs = median(results.this.map(perMbit));
+  const baseMs = median(complete.base.map(perMbit));
+  const mineMs = median(complete.this.map(perMbit));
   const summary = {
     bots: config.bots,
     duration: config.duration,
@@ -176,6 +189,7 @@ async function main() {
     thisCpuS: results.this.map((r) => r.cpuS),
     baseMedianCpuS: base,
     thisMedianCpuS: mine,
+    excludedRuns: excluded,
     ratio: Math.round((mine / base) * 1000) / 1000,
     baseCpuMsPerMbit: Math.round(baseMs * 10) / 10,
     thisCpuMsPerMbit: Math.round(mineMs * 10) / 10,
@@ -201,13 +215,15 @@ async function main() {
       r.videoKbpsP50,
       r.fpsP50,
       r.flows,
+      r.complete ? '' : 'left out',
     ]),
   );
   process.stdout.write(
-    `${table(['build', 'run', 'CPU s', 'wall s', 'links', 'Mbit in', 'CPU ms/Mbit', 'video kbps p50', 'fps p50', 'video flows'], rows, [0])}\n`,
+    `${table(['build', 'run', 'CPU s', 'wall s', 'links', 'Mbit in', 'CPU ms/Mbit', 'video kbps p50', 'fps p50', 'video flows', ''], rows, [0])}\n`,
   );
   process.stdout.write(
-    `median CPU: base ${base.toFixed(2)} s, this ${mine.toFixed(2)} s, ratio ${summary.ratio}; ` +
+    `${excluded} run(s) left out (not every link connected or some video flow stalled)\n` +
+      `median CPU: base ${base.toFixed(2)} s, this ${mine.toFixed(2)} s, ratio ${summary.ratio}; ` +
       `≈${summary.packetsEstimated} packets received (${summary.packetsPerFlowSecond}/s × ${flows} flows × ${hold} s): ` +
       `${summary.extraUsPerPacket} µs more per received packet\n` +
       `median CPU per Mbit received: base ${summary.baseCpuMsPerMbit} ms, this ${summary.thisCpuMsPerMbit} ms, ratio ${summary.ratioPerMbit}\n`,

@@ -84,18 +84,18 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
     broken.abort();
   };
   let internalError: unknown;
-  // Only bots are shaped (in process); a browser participant's network is Chromium's own.
+  // Room by room, so that shares spread over the rooms (bots are placed round robin: in plan order, every
+  // fourth bot shares a room when there are four). Only bots are shaped (in process): a browser
+  // participant's network is Chromium's own.
+  const browserNames = new Set(plan.bots.filter((b) => b.browser).map((b) => b.name));
   const groups = settings.net
     ? netGroups(
         settings.net,
-        plan.bots.filter((b) => !b.browser).map((b) => b.name),
+        [...plan.rooms.values()].flat().filter((name) => !browserNames.has(name)),
       )
     : [];
   const agg = new RunAggregate();
-  agg.plan(
-    plan.rooms,
-    plan.bots.filter((b) => b.browser).map((b) => b.name),
-  );
+  agg.plan(plan.rooms, browserNames);
   agg.planNet(groups);
   const onPoolEvent = (e: PoolEvent) => {
     switch (e.type) {

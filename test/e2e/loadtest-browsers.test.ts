@@ -174,7 +174,7 @@ describe('engage loadtest --browsers', () => {
       '--json',
       json,
     ]);
-    expect(run.code, run.stderr).toBe(99);
+    expect(run.code, `${run.stderr}\n${run.stdout}`).toBe(99);
     const r = report(json);
     expect(r.run.failures).toEqual([]);
     expect(r.metrics.counters).toMatchObject({ links_connected: 6, links_failed: 0, browsers_failed: 0 });
@@ -184,7 +184,7 @@ describe('engage loadtest --browsers', () => {
     expect(browser!.remotes).toHaveLength(3);
     const freezes = browser!.remotes.reduce((n, m) => n + m.freezeCount, 0);
     const drops = browser!.remotes.reduce((n, m) => n + m.framesDropped, 0);
-    expect(freezes + drops).toBeGreaterThan(0);
+    expect(freezes + drops, JSON.stringify(browser)).toBeGreaterThan(0);
     expect(r.metrics.counters.browser_freeze_count).toBe(freezes);
     expect(r.thresholds).toEqual([
       expect.objectContaining({ threshold: 'browser_freeze_count:count==0', ok: false }),

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RunAggregate } from '../../src/loadtest/metrics/aggregate.js';
 import { parsePrometheus, serverSummary } from '../../src/loadtest/metrics/server-metrics.js';
 import { netGroups, resolveNetPlan } from '../../src/loadtest/plan/net-plan.js';
+import { makePlan } from '../../src/loadtest/plan/plan.js';
 
 /** The cumulative fields of a link sample, all zero: for tests about the other fields. */
 const noCounts = {
@@ -310,6 +311,15 @@ describe('profile groups, frames and what carried each link', () => {
     expect([agg.counters.links_relay, agg.counters.links_host]).toEqual([3, 1]);
     expect(agg.trends.get('media_latency_ms')!.count).toBe(10);
     expect(agg.worstBots(10).find((b) => b.bot === shaped)?.net).toBe('loss=10%,delay=40ms');
+  });
+
+  it('spreads a share over the rooms when given the bots room by room', () => {
+    const plan = makePlan({ bots: 12, rooms: 4, rampPerS: 5 });
+    const net = resolveNetPlan({ net: ['25%:loss=5%'] }, false)!;
+    const [lossy] = netGroups(net, [...plan.rooms.values()].flat());
+    const roomOf = new Map(plan.bots.map((b) => [b.name, b.room]));
+    expect(lossy!.bots).toHaveLength(3);
+    expect(new Set(lossy!.bots.map((b) => roomOf.get(b))).size).toBe(3);
   });
 
   it('refuses shares over 100%, a schedule step without a time, and --relay-only without TURN', () => {

@@ -348,6 +348,10 @@ describe('HTML report', () => {
     expect(text).toMatch(/loss=5%,delay=80ms +15 +5% → 5\.1% +0% → 1\.3% +\+80 → 92\.4 ms/);
     expect(text).toMatch(/carried by +host 110, relay 7 of 117 connected/);
     expect(text).toMatch(/frames +208440 whole, 1210 incomplete, 0 corrupt; freezes 37 \(14220 ms\)/);
+    // Each bot's profile, in the worst bots too.
+    expect(text).toMatch(/bot-33 .* net loss=5%,delay=80ms/);
+    expect(html).toMatch(/<th>net<\/th>/);
+    expect(html).toContain('<td><code>loss=5%,delay=80ms</code></td>');
     delete summary.netGroups;
     expect(reportHtml(summary)).not.toContain('Network profiles');
   });

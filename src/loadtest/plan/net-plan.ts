@@ -78,7 +78,8 @@ export function resolveNetPlan(input: NetPlanInput, signalingOnly: boolean): Net
 }
 
 /**
- * Each bot's share (index into the shares, -1 for none), by plan order, and the groups as the report
+ * Each bot's share, spread evenly over `botNames` (pass them room by room so that every room gets its
+ * part), and the groups as the report
  * lists them: shares in the order given, then the bots that got none. No groups without --net or
  * --net-schedule.
  */

@@ -429,6 +429,7 @@ function worstRoomsSection(rooms: RoomResult[]): string {
 
 function worstBotsSection(bots: BotResult[]): string {
   if (bots.length === 0) return card('Worst bots', '<p class="muted">No bots to rank.</p>', true);
+  const withNet = bots.some((b) => b.net !== undefined);
   const rows = bots
     .map(
       (b) =>
@@ -437,12 +438,13 @@ function worstBotsSection(bots: BotResult[]): string {
         `<td class="num">${b.meshReadyMs === undefined ? '—' : fmtNum(b.meshReadyMs)}</td>` +
         `<td class="num">${fmtNum(b.linksConnected)} / ${fmtNum(b.linksExpected)}</td>` +
         `<td class="num">${fmtNum(b.lossPct)}%</td>` +
+        (withNet ? `<td>${b.net === undefined ? '' : `<code>${escapeHtml(b.net)}</code>`}</td>` : '') +
         `<td class="err">${b.error ? escapeHtml(b.error) : ''}</td></tr>`,
     )
     .join('');
   return card(
     'Worst bots',
-    `<table><thead><tr><th>bot</th><th>room</th><th>state</th><th class="num">mesh ready ms</th><th class="num">links</th><th class="num">loss</th><th>error</th></tr></thead><tbody>${rows}</tbody></table>`,
+    `<table><thead><tr><th>bot</th><th>room</th><th>state</th><th class="num">mesh ready ms</th><th class="num">links</th><th class="num">loss</th>${withNet ? '<th>net</th>' : ''}<th>error</th></tr></thead><tbody>${rows}</tbody></table>`,
     true,
   );
 }

@@ -169,7 +169,7 @@ export function renderSummary(r: RunSummary, style: TextStyle = plainStyle): str
     for (const b of r.worstBots) {
       const state = b.state === 'failed' ? style.bad(pad(b.state, 14)) : pad(b.state, 14);
       out.push(
-        `  ${pad(b.bot, 12)}${pad(b.room, 20)}${state}${lpad(b.meshReadyMs === undefined ? '-' : String(b.meshReadyMs), 9)}${lpad(`${b.linksConnected}/${b.linksExpected}`, 8)}${lpad(num(b.lossPct), 8)}${b.error ? `  ${style.dim(b.error)}` : ''}`,
+        `  ${pad(b.bot, 12)}${pad(b.room, 20)}${state}${lpad(b.meshReadyMs === undefined ? '-' : String(b.meshReadyMs), 9)}${lpad(`${b.linksConnected}/${b.linksExpected}`, 8)}${lpad(num(b.lossPct), 8)}${b.net ? `  net ${b.net}` : ''}${b.error ? `  ${style.dim(b.error)}` : ''}`,
       );
     }
   }

@@ -28,9 +28,9 @@ export function parseNetShare(text: string): NetShare {
 
 /**
  * Which share each of `botCount` bots gets (its index into `shares`, or -1 for none): round(pct × n)
- * bots per share (largest remainder, so the counts add up), spread evenly over the bot indexes so that
- * bots placed round robin into rooms mix the profiles in every room. The same inputs always give the
- * same assignment. Shares adding up to more than 100% are refused.
+ * bots per share (largest remainder, so the counts add up), spread evenly over the indexes (a load test
+ * numbers its bots room by room, so every room gets its part). The same inputs always give the same
+ * assignment. Shares adding up to more than 100% are refused.
  */
 export function assignNetShares(botCount: number, shares: readonly NetShare[]): number[] {
   const total = shares.reduce((n, s) => n + s.sharePct, 0);

@@ -106,9 +106,8 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
   };
   let internalError: unknown;
   // Room by room, so that shares spread over the rooms (bots are placed round robin: in plan order, every
-  // fourth bot shares a room when there are four). Only bots are shaped (in process); a browser
-  // participant's network is Chromium's own.
-  // Shares are assigned over the whole plan, so every shard of it gives each bot the same profile.
+  // fourth bot shares a room when there are four), over the whole plan so every shard of it gives each
+  // bot the same profile. Only bots are shaped (in process): a browser participant's network is Chromium's own.
   const browserNames = new Set(whole.bots.filter((b) => b.browser).map((b) => b.name));
   const groups = settings.net
     ? netGroups(

@@ -2,9 +2,12 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { BrowserParticipant } from '../../src/loadtest/browsers/browser-participant.js';
 import { findChromium } from '../../src/loadtest/browsers/chromium.js';
 import { prepareFakeMedia } from '../../src/loadtest/browsers/fake-media.js';
 import { RemoteMeter } from '../../src/loadtest/browsers/page-stats.js';
+import { parseHostMessage } from '../../src/loadtest/execute/messages.js';
+import { diagnoseGenerator } from '../../src/loadtest/metrics/generator-health.js';
 import { makePlan } from '../../src/loadtest/plan/plan.js';
 import { UsageError } from '../../src/util/errors.js';
 
@@ -71,6 +74,17 @@ describe('browser participants in the plan', () => {
     ]);
     expect(() => makePlan({ bots: 2, rooms: 1, rampPerS: 1, browsers: 3 })).toThrow(UsageError);
   });
+
+  it("open the room's page under the server's URL, as the bots' sockets join it", () => {
+    const spec = (url: string) =>
+      ({ url, room: 'load-ab-0', name: 'browser-4' }) as Parameters<typeof BrowserParticipant.pageUrl>[0];
+    expect(BrowserParticipant.pageUrl(spec('ws://127.0.0.1:8080'))).toBe(
+      'http://127.0.0.1:8080/room/load-ab-0/?username=browser-4',
+    );
+    expect(BrowserParticipant.pageUrl(spec('wss://meet.example/ws/'))).toBe(
+      'https://meet.example/ws/room/load-ab-0/?username=browser-4',
+    );
+  });
 });
 
 describe('Chromium and its fake camera', () => {
@@ -109,5 +123,53 @@ describe('Chromium and its fake camera', () => {
     );
     process.env.PATH = path;
     await expect(prepareFakeMedia('none', 'builtin-light', dir)).rejects.toThrow(UsageError);
+  });
+});
+
+describe('a browser-view event at the host boundary', () => {
+  const remote = {
+    remote: 'bot-0',
+    width: 320,
+    height: 180,
+    fpsAvg: 15,
+    fpsMin: 14,
+    framesDecoded: 300,
+    framesDropped: 0,
+    freezeCount: 0,
+    freezeMs: 0,
+    jitterBufferMs: 9,
+    decodeMs: 0.5,
+    concealedSamples: 0,
+    stalled: false,
+    via: 'host',
+  };
+  const event = (view: unknown) => ({
+    type: 'batch',
+    events: [{ type: 'browser-view', bot: 'browser-3', room: 'r', view }],
+  });
+
+  it('is accepted whole, and refused with a field of the wrong type', () => {
+    const view = { qualityLimitationReason: 'none', limitedMs: { cpu: 0 }, remotes: [remote] };
+    expect(parseHostMessage(event(view))).toBeDefined();
+    expect(parseHostMessage(event({ ...view, remotes: [{ ...remote, fpsAvg: 'fast' }] }))).toBeUndefined();
+    expect(
+      parseHostMessage(event({ ...view, remotes: [{ ...remote, via: 'carrier-pigeon' }] })),
+    ).toBeUndefined();
+    expect(parseHostMessage(event({ ...view, limitedMs: { cpu: Number.NaN } }))).toBeUndefined();
+    expect(parseHostMessage(event(null))).toBeUndefined();
+  });
+});
+
+describe("the browsers' Chromium in generator health", () => {
+  const cpu = (avg: number) => ({ avg, min: avg, max: avg, last: avg });
+  const input = { cores: 2, lagPerSecondMs: [5, 5, 5], machineCpuPct: 190, serverCpuPct: 2 };
+
+  it('counts toward saturation: the generator is its process plus its Chromium', () => {
+    const alone = diagnoseGenerator({ ...input, generatorCpu: cpu(50) });
+    expect(alone).toEqual([]);
+    const withBrowsers = diagnoseGenerator({ ...input, generatorCpu: cpu(50), browserCpuPct: 130 });
+    expect(withBrowsers).toEqual([
+      expect.stringMatching(/^generator CPU averaged 180% of 200% \(130% of it the browsers' Chromium\)/),
+    ]);
   });
 });

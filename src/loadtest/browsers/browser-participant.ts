@@ -122,11 +122,14 @@ export class BrowserParticipant {
     return { bot: this.spec.name, room: this.spec.room };
   }
 
-  /** The page of the room, as a person would open its link, from the signaling server's own origin. */
+  /**
+   * The page of the room, as a person would open its link: the room's path under the server's URL, as
+   * the bots' sockets have it (`ws://host/ws` gives `http://host/ws/room/<room>/`, which the page knows).
+   */
   static pageUrl(spec: BotSpec): string {
     const u = new URL(spec.url);
     u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:';
-    u.pathname = `/room/${encodeURIComponent(spec.room)}/`;
+    u.pathname = `${u.pathname.replace(/\/$/, '')}/room/${encodeURIComponent(spec.room)}/`;
     u.search = `?username=${encodeURIComponent(spec.name)}`;
     return u.toString();
   }

@@ -1,8 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm } from 'node:fs/promises';
-import { homedir } from 'node:os';
+import { constants, existsSync } from 'node:fs';
+import { access, mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { assetsDir, BUILTIN_CLIPS, isBuiltinClipName } from '../../peer/media/clip.js';
 import { UsageError } from '../../util/errors.js';
@@ -48,9 +48,23 @@ export async function prepareFakeMedia(
     throw new UsageError(
       '--browsers sends the clip as each browser\'s camera and microphone: use it with --video and --audio clips, not "none"',
     );
-  const videoFile = await decoded(clipFile(video, 'video'), 'y4m', cacheDir);
-  const audioFile = await decoded(clipFile(audio, 'audio'), 'wav', cacheDir);
+  const dir = await writableCacheDir(cacheDir);
+  const videoFile = await decoded(clipFile(video, 'video'), 'y4m', dir);
+  const audioFile = await decoded(clipFile(audio, 'audio'), 'wav', dir);
   return { videoFile, audioFile };
+}
+
+/** `dir`, made if need be; a home that cannot be written (a read-only container) falls back to the temp dir. */
+async function writableCacheDir(dir: string): Promise<string> {
+  try {
+    await mkdir(dir, { recursive: true });
+    await access(dir, constants.W_OK);
+    return dir;
+  } catch {
+    const fallback = path.join(tmpdir(), 'engage-fake-media');
+    await mkdir(fallback, { recursive: true });
+    return fallback;
+  }
 }
 
 async function decoded(source: string, ext: 'y4m' | 'wav', cacheDir: string): Promise<string> {
@@ -67,7 +81,6 @@ async function decoded(source: string, ext: 'y4m' | 'wav', cacheDir: string): Pr
     throw new UsageError(
       "--browsers needs ffmpeg once, to decode the clip for Chromium's fake camera: install it (Debian: apt-get install ffmpeg) and put it on PATH",
     );
-  await mkdir(cacheDir, { recursive: true });
   // Written under a private name, then renamed: a run that dies half way, or two runs at once, never
   // leave a half-written file under the name the next run trusts.
   const partial = `${out}.${process.pid}.partial`;

@@ -131,6 +131,37 @@ function isFrames(v: unknown): v is LinkFrames {
   return [f.received, f.incomplete, f.corrupt, f.freezeCount, f.freezeMs].every(isNumber);
 }
 
+const REMOTE_VIEW_NUMBERS = [
+  'width',
+  'height',
+  'fpsAvg',
+  'fpsMin',
+  'framesDecoded',
+  'framesDropped',
+  'freezeCount',
+  'freezeMs',
+  'jitterBufferMs',
+  'decodeMs',
+  'concealedSamples',
+] as const;
+
+function isBrowserView(v: unknown): v is BrowserView {
+  if (typeof v !== 'object' || v === null) return false;
+  const { qualityLimitationReason, limitedMs, remotes } = v as Record<string, unknown>;
+  if (!isString(qualityLimitationReason) || typeof limitedMs !== 'object' || limitedMs === null) return false;
+  if (!Object.values(limitedMs).every(isNumber) || !Array.isArray(remotes)) return false;
+  return remotes.every((r: unknown) => {
+    if (typeof r !== 'object' || r === null) return false;
+    const m = r as Record<string, unknown>;
+    return (
+      isString(m.remote) &&
+      REMOTE_VIEW_NUMBERS.every((k) => isNumber(m[k])) &&
+      typeof m.stalled === 'boolean' &&
+      (m.via === undefined || CANDIDATE_TYPES.has(m.via as string))
+    );
+  });
+}
+
 function isHostEvent(m: unknown): m is HostEvent {
   if (typeof m !== 'object' || m === null) return false;
   const e = m as Record<string, unknown>;
@@ -183,7 +214,7 @@ function isHostEvent(m: unknown): m is HostEvent {
     case 'health':
       return isNumber(e.loopLagP99Ms);
     case 'browser-view':
-      return isTagged(e) && typeof e.view === 'object' && e.view !== null;
+      return isTagged(e) && isBrowserView(e.view);
     case 'ready':
     case 'stopped':
       return true;

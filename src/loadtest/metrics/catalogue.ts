@@ -23,7 +23,7 @@ export const TREND_METRICS = {
   // What browser participants (--browsers) saw: per remote member, each sample interval, from getStats().
   browser_fps: 'frames a browser decoded per second, per remote video track',
   browser_dropped_fps:
-    'frames a browser dropped per second (decoded but never shown), per remote video track',
+    'frames a browser dropped per second (W3C framesDropped: before decoding, or too late to show), per remote video track',
   browser_jitter_buffer_ms: 'jitter-buffer delay per frame a browser played out, per remote video track',
   browser_decode_ms: 'decode time per frame in a browser, per remote video track',
   browser_frame_width: 'width of the video a browser received, px',

@@ -30,7 +30,12 @@ export function browsersSection(s: RunSummary, h: HtmlParts): string {
       c.browsers_failed > 0,
     ),
     h.counterRow(s, 'browser_frames_decoded'),
-    h.counterRow(s, 'browser_frames_dropped', 'decoded but never shown', c.browser_frames_dropped > 0),
+    h.counterRow(
+      s,
+      'browser_frames_dropped',
+      'W3C framesDropped: before decoding, or too late to show',
+      c.browser_frames_dropped > 0,
+    ),
     h.counterRow(s, 'browser_freeze_count', 'W3C freezeCount, all remote tracks', c.browser_freeze_count > 0),
     h.counterRow(s, 'browser_freeze_ms', 'total freeze duration, ms', c.browser_freeze_ms > 0),
     h.counterRow(s, 'browser_concealed_samples', 'audio lost or late, filled in by the decoder'),

@@ -1,42 +1,23 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunSummary } from '../../src/loadtest/metrics/summary.js';
 import { assignNetShares, parseNetShare } from '../../src/peer/net/shares.js';
 import { type Coturn, hasCoturn, startCoturn } from '../helpers/coturn.js';
+import { runEngage, validateReport as validate } from '../helpers/engage-cli.js';
 
 /*
  * engage loadtest with impaired networks and TURN, from the command line, with real werift bots: what
  * the report says each profile group measured, against what was configured.
  */
 
-const BIN = fileURLToPath(new URL('../../bin/engage.js', import.meta.url));
-const validate = new Ajv({ allErrors: true }).compile(
-  JSON.parse(readFileSync(new URL('../../schema/loadtest-report.schema.json', import.meta.url), 'utf8')),
-);
-
 async function loadtest(args: string[]): Promise<{ code: number | null; stdout: string; r: RunSummary }> {
   const dir = await mkdtemp(join(tmpdir(), 'engage-loadnet-'));
   try {
     const json = join(dir, 'run.json');
-    const child = spawn(process.execPath, [BIN, 'loadtest', '--json', json, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const [code] = await once(child, 'exit');
+    const { code, stdout, stderr } = await runEngage(['loadtest', '--json', json, ...args]);
     let r: RunSummary;
     try {
       r = JSON.parse(readFileSync(json, 'utf8')) as RunSummary;
@@ -44,7 +25,7 @@ async function loadtest(args: string[]): Promise<{ code: number | null; stdout: 
       throw new Error(`no report (exit ${code}):\n${stdout}\n${stderr}`);
     }
     expect(validate(r), JSON.stringify(validate.errors)).toBe(true);
-    return { code: code as number | null, stdout: `${stdout}\n${stderr}`, r };
+    return { code, stdout: `${stdout}\n${stderr}`, r };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -192,12 +173,7 @@ describe('engage loadtest --net, --net-schedule, --relay-only (CLI)', () => {
       ['--relay-only'],
       ['--signaling-only', '--net', 'loss=1%'],
     ]) {
-      const child = spawn(process.execPath, [BIN, 'loadtest', '-n', '2', ...args], { stdio: 'pipe' });
-      let stderr = '';
-      child.stderr.on('data', (d) => {
-        stderr += d;
-      });
-      const [code] = await once(child, 'exit');
+      const { code, stderr } = await runEngage(['loadtest', '-n', '2', ...args]);
       expect(code, `${args.join(' ')}: ${stderr}`).toBe(2);
       expect(stderr).not.toMatch(/starting/);
     }

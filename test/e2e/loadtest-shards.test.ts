@@ -1,42 +1,19 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ShardPart } from '../../src/loadtest/metrics/part.js';
 import type { RunSummary } from '../../src/loadtest/metrics/summary.js';
 import { percentile } from '../../src/loadtest/metrics/trend.js';
 import { makePlan } from '../../src/loadtest/plan/plan.js';
-
-const BIN = fileURLToPath(new URL('../../bin/engage.js', import.meta.url));
-const SCHEMA = JSON.parse(
-  readFileSync(new URL('../../schema/loadtest-report.schema.json', import.meta.url), 'utf8'),
-);
-const validate = new Ajv({ allErrors: true }).compile(SCHEMA);
-
-interface Exit {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function engage(args: string[]): { child: ChildProcess; exited: Promise<Exit> } {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr!.on('data', (d) => {
-    stderr += d;
-  });
-  const exited = once(child, 'exit').then(([code]) => ({ code: code as number | null, stdout, stderr }));
-  return { child, exited };
-}
+import {
+  type EngageExit as Exit,
+  startEngage as engage,
+  validateReport as validate,
+} from '../helpers/engage-cli.js';
 
 const withoutFileLines = (text: string) =>
   text

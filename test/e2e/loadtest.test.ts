@@ -1,37 +1,11 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunSummary } from '../../src/loadtest/metrics/summary.js';
+import { startEngage as engage, validateReport as validate } from '../helpers/engage-cli.js';
 import { oggOpusFile, opus120msPacket } from '../loadtest/opus-file.js';
-
-const BIN = fileURLToPath(new URL('../../bin/engage.js', import.meta.url));
-const SCHEMA = JSON.parse(
-  readFileSync(new URL('../../schema/loadtest-report.schema.json', import.meta.url), 'utf8'),
-);
-const validate = new Ajv({ allErrors: true }).compile(SCHEMA);
-
-function engage(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  const exited = once(child, 'exit').then(([code]) => ({ code: code as number | null, stdout, stderr }));
-  return { child, exited, stderr: () => stderr };
-}
 
 describe('engage loadtest (CLI)', () => {
   let dir: string;

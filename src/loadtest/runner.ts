@@ -129,9 +129,11 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
     server?.runStarted();
     let phase: Phase = 'ramp';
     const embedded = server;
+    const watch = instances;
     sampler = new RunSampler({
       agg,
       ...(embedded ? { serverUsage: () => embedded.usage } : {}),
+      ...(watch ? { instanceSockets: () => watch.sockets() } : {}),
       onTick: (elapsedS) =>
         io.progress?.({
           elapsedS,

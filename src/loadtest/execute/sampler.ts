@@ -8,6 +8,8 @@ export interface SamplerOptions {
   agg: RunAggregate;
   /** The embedded server's latest reading of itself; absent with --url. */
   serverUsage?: () => ServerUsage | undefined;
+  /** Several --url instances: each one's connected sockets as last read. */
+  instanceSockets?: () => number[];
   /** After each point, with the seconds since the run started (progress lines). */
   onTick?: (elapsedS: number) => void;
   /** A tick threw: the run must end (the error is the caller's to report). */
@@ -68,6 +70,7 @@ export class RunSampler {
       Math.round(this.elapsedS()),
       generator,
       this.options.serverUsage ? { cpuPct: server?.cpuPct } : undefined,
+      this.options.instanceSockets?.(),
     );
     this.options.onTick?.(this.elapsedS());
   }

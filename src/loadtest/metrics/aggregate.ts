@@ -212,13 +212,14 @@ export class RunAggregate implements MetricValues {
 
   /**
    * Takes the time-series point for second `t`, with the generator's own readings and, for an embedded
-   * server, the server's CPU. A `cpuPct` is undefined when its interval was too short to measure; the
+   * server, the server's CPU, or for several instances, each one's sockets. A `cpuPct` is undefined when its interval was too short to measure; the
    * series then repeats the last reading.
    */
   tick(
     t: number,
     generator: { cpuPct: number | undefined; rssMb: number; mainLoopLagMs: number },
     server?: { cpuPct: number | undefined },
+    instanceSockets?: number[],
   ): void {
     const loopLagMs = Math.max(generator.mainLoopLagMs, ...this.hostLag.values());
     if (generator.cpuPct !== undefined) this.gauges.get('generator_cpu_pct')!.add(generator.cpuPct);
@@ -246,6 +247,7 @@ export class RunAggregate implements MetricValues {
       errors: this.counters.signal_errors,
       cpuPct: round(cpuPct),
       ...(server?.cpuPct === undefined ? {} : { serverCpuPct: round(server.cpuPct) }),
+      ...(instanceSockets === undefined ? {} : { instanceSockets: [...instanceSockets] }),
       rssMb: round(generator.rssMb),
       loopLagMs: round(loopLagMs),
     });

@@ -57,7 +57,7 @@ export function reportHtml(summary: RunSummary): string {
     worstRoomsSection(summary.worstRooms),
     worstBotsSection(summary.worstBots),
     '</div>',
-    chartsSection(summary.timeSeries),
+    chartsSection(summary.timeSeries, run.urls),
     `<footer>engage loadtest report · schema ${escapeHtml(summary.schema)} · ${escapeHtml(run.id)}</footer>`,
   ].join('\n');
   return `<!doctype html>
@@ -70,7 +70,7 @@ export function reportHtml(summary: RunSummary): string {
 </head>
 <body>
 ${body}
-${tooltipScript(summary.timeSeries)}
+${tooltipScript(summary.timeSeries, run.urls)}
 </body>
 </html>
 `;

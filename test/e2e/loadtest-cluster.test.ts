@@ -133,7 +133,7 @@ describe('engage loadtest --url A --url B --url C against three engage serve --r
     );
     for (const u of urls) expect(stdout).toMatch(new RegExp(`  ${u.replace(/\./g, '\\.')} +10/10 +0 +10 `));
     const page = readFileSync(html, 'utf8');
-    expect(page).toContain('<h3>Instances</h3>');
+    expect(page).toContain('<h2>Instances</h2>');
     expect(page).toContain('<span class="tag">3 instances</span>');
     expect(page).toContain('<h3>Sockets per instance (count, read each second)</h3>');
   }, 120_000);

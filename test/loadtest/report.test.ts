@@ -306,7 +306,7 @@ describe('a failed run and the server apart, in every report', () => {
     );
     const html = reportHtml(summary);
     expect(html).toContain('<span class="tag">3 instances</span>');
-    expect(html).toContain('<h3>Instances</h3>');
+    expect(html).toContain('<h2>Instances</h2><table class="instances">');
     expect(html.match(/<tr><td><code>ws:\/\/127\.0\.0\.1:4187\d<\/code>/g)).toHaveLength(3);
     expect(html).toContain('room-full: 1');
     expect(html).toContain('<h3>Sockets per instance (count, read each second)</h3>');
@@ -321,7 +321,7 @@ describe('a failed run and the server apart, in every report', () => {
     const single = renderSummary(fixtureSummary());
     expect(single).toContain('server  ws://127.0.0.1:41877/ws (embedded)');
     expect(single).not.toContain('instance');
-    expect(reportHtml(fixtureSummary())).not.toContain('<h3>Instances</h3>');
+    expect(reportHtml(fixtureSummary())).not.toContain('<h2>Instances</h2>');
     expect(reportHtml(fixtureSummary())).not.toContain('Sockets per instance');
   });
 

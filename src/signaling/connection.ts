@@ -52,8 +52,8 @@ export class Connection {
   private held: OutboundFrame[] | undefined;
   private heldOverflow = false;
   /** Frames are handled one at a time, so one sender's messages keep their order whatever the engine does. */
-  private queue: Promise<void> = Promise.resolve();
-  private queued = 0;
+  private readonly queue: Array<() => Promise<void>> = [];
+  private draining = false;
 
   constructor(
     readonly roomName: string,
@@ -79,7 +79,7 @@ export class Connection {
 
   /** Frames waiting for their turn (bounded by the rate bucket, which refuses before anything queues). */
   get backlog(): number {
-    return this.queued;
+    return this.queue.length + (this.draining ? 1 : 0);
   }
 
   tokenExpired(nowS = Date.now() / 1000): boolean {
@@ -90,12 +90,28 @@ export class Connection {
     return now - this.lastSeen;
   }
 
-  /** Runs `task` after every task queued before it. `task` must not throw (the server guards it). */
+  /**
+   * Runs `task` after every task queued before it; at once (up to its first await) when none is waiting.
+   * `task` must not reject (the server guards it); one that does is skipped, not retried.
+   */
   enqueue(task: () => Promise<void>): void {
-    this.queued++;
-    this.queue = this.queue.then(task).finally(() => {
-      this.queued--;
-    });
+    this.queue.push(task);
+    if (!this.draining) void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      for (let task = this.queue.shift(); task; task = this.queue.shift()) {
+        try {
+          await task();
+        } catch {
+          // Guarded by the caller; nothing must stop the queue.
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
   }
 
   /** Sends unless the socket is closed or its peer stopped reading, in which case it is cut off. */

@@ -534,9 +534,10 @@ export class SignalingServer {
       }
       return false;
     }
-    this.local.add(conn);
     const held = conn.endClaim(name);
+    // Closed while the claim was in flight: its close already left the room (the engine orders the two).
     if (!conn.isOpen) return false;
+    this.local.add(conn);
     if (held === undefined) {
       this.refuse(conn, 'rejoin', 'the room moved on faster than this socket could join; rejoin', ref);
       return false;

@@ -294,6 +294,16 @@ export function clusterTable(config, results) {
         `${fmtInt(r.netInBytesPerMsg)} B in / ${fmtInt(r.netOutBytesPerMsg)} B out; by command: ${calls}`,
     );
   }
+  for (const mode of ['fixed', 'saturation']) {
+    for (const x of SETUPS) {
+      const errors = Object.entries(s[x.name][mode].errors);
+      if (errors.length === 0) continue;
+      out.push(
+        `errors (${x.label}, ${mode}): ${errors.map(([code, n]) => `${code} ${n}`).join(', ')}: ` +
+          'refused to the sender with that code, never delivered (the bench counts each refusal and each delivery)',
+      );
+    }
+  }
   const others = Math.max(
     ...names.flatMap((n) => [s[n].fixed.othersCoresMax, s[n].saturation.othersCoresMax]),
   );

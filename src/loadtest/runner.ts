@@ -195,10 +195,12 @@ export async function runLoadtest(opts: LoadtestOptions, io: LoadtestIo): Promis
     server?.runStarted();
     let phase: Phase = 'ramp';
     const embedded = server;
+    const watch = instances;
     sampler = new RunSampler({
       agg,
       ...(embedded ? { serverUsage: () => embedded.usage } : {}),
       ...(browsers ? { browserUsage: () => pool?.browserUsage() } : {}),
+      ...(watch ? { instanceSockets: () => watch.sockets() } : {}),
       onTick: (elapsedS) =>
         io.progress?.({
           elapsedS,

@@ -124,6 +124,8 @@ describe('engage loadtest --url A --url B --url C against three engage serve --r
     expect(r.server.messagesIn).toBe(sum((i) => i.messagesIn));
     expect(r.server.messagesOut).toBe(sum((i) => i.messagesOut));
     expect(r.server.peakSockets).toBe(30);
+    // The time series carries each instance's sockets as read every second.
+    for (const k of [0, 1, 2]) expect(Math.max(...r.timeSeries.map((p) => p.instanceSockets![k]!))).toBe(10);
     // 30 joins, 60 offers and 60 answers at least.
     expect(r.server.messagesIn).toBeGreaterThanOrEqual(150);
     expect(stdout).toContain(
@@ -131,8 +133,9 @@ describe('engage loadtest --url A --url B --url C against three engage serve --r
     );
     for (const u of urls) expect(stdout).toMatch(new RegExp(`  ${u.replace(/\./g, '\\.')} +10/10 +0 +10 `));
     const page = readFileSync(html, 'utf8');
-    expect(page).toContain('<h3>Instances</h3>');
+    expect(page).toContain('<h2>Instances</h2>');
     expect(page).toContain('<span class="tag">3 instances</span>');
+    expect(page).toContain('<h3>Sockets per instance (count, read each second)</h3>');
   }, 120_000);
 
   it('through a round-robin load balancer: the mesh still forms, and one URL reaching several instances is no metric', async () => {

@@ -94,6 +94,14 @@ export function fixtureSummary(options: FixtureOptions = {}): RunSummary {
   const durationS = points + 1.4;
   const endedAt = new Date(startedAt.getTime() + durationS * 1000);
 
+  if (options.cluster) {
+    for (const p of timeSeries) {
+      delete p.serverCpuPct;
+      // bot i joins at t = i / 5 on instance i mod 3; the third instance's last reading stays at 19.
+      const up = Math.min(bots, p.t * 5);
+      p.instanceSockets = [0, 1, 2].map((k) => Math.min(k === 2 ? 19 : 20, Math.floor((up + 2 - k) / 3)));
+    }
+  }
   return {
     schema: REPORT_SCHEMA,
     run: {

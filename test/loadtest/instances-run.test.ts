@@ -87,6 +87,11 @@ describe('loadtest --url A --url B', () => {
     expect(b!.note).toMatch(/no engage_ metrics at http:\/\/127\.0\.0\.1:\d+\/metrics at the end/);
     expect(summary.server.source).toBe('remote');
     expect(summary.server.messagesIn).toBe(a!.messagesIn);
-    expect(summary.server.note).toBe(`the totals cover 1 of 2 instances: no engage_ metrics from ${urls[1]}`);
+    // (A busy machine may add that a latency quantile passed the largest bucket.)
+    expect(
+      summary.server.note!.startsWith(
+        `the totals cover 1 of 2 instances: no engage_ metrics from ${urls[1]}`,
+      ),
+    ).toBe(true);
   }, 60_000);
 });

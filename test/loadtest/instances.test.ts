@@ -154,7 +154,7 @@ describe('metrics summed over instances', () => {
     expect(s.relayLatencyP50Ms).toBe(1);
     // Past the largest bucket there is no bound to give (and JSON has no Infinity).
     expect(s.relayLatencyP99Ms).toBeUndefined();
-    expect(s.note).toBeUndefined();
+    expect(s.note).toBe("relay latency p99 above the histogram's largest bucket (10 ms)");
     expect(s.instances).toEqual([
       {
         url: 'ws://127.0.0.1:1',
@@ -182,6 +182,7 @@ describe('metrics summed over instances', () => {
         messagesOut: 8,
         errors: { 'room-full': 1 },
         relayLatencyP50Ms: 10,
+        note: "relay latency p99 above the histogram's largest bucket (10 ms)",
       },
     ]);
   });

@@ -310,14 +310,23 @@ describe('a failed run and the server apart, in every report', () => {
     );
     const html = reportHtml(summary);
     expect(html).toContain('<span class="tag">3 instances</span>');
-    expect(html).toContain('<h3>Instances</h3>');
+    expect(html).toContain('<h2>Instances</h2><table class="instances">');
     expect(html.match(/<tr><td><code>ws:\/\/127\.0\.0\.1:4187\d<\/code>/g)).toHaveLength(3);
     expect(html).toContain('room-full: 1');
+    expect(html).toContain('<h3>Sockets per instance (count, read each second)</h3>');
+    expect(html).toMatch(/127\.0\.0\.1:41877<\/span><span><i[^>]*><\/i>127\.0\.0\.1:41878/);
+    const columns = JSON.parse(
+      /<script type="application\/json" id="series">(.*?)<\/script>/.exec(html)![1]!,
+    );
+    expect(columns.instanceSockets0.at(-1)).toBe(20);
+    expect(columns.instanceSockets2.at(-1)).toBe(19);
+    expect(columns.serverCpuPct).toBeUndefined();
     // One server: nothing of the above.
     const single = renderSummary(fixtureSummary());
     expect(single).toContain('server  ws://127.0.0.1:41877/ws (embedded)');
     expect(single).not.toContain('instance');
-    expect(reportHtml(fixtureSummary())).not.toContain('<h3>Instances</h3>');
+    expect(reportHtml(fixtureSummary())).not.toContain('<h2>Instances</h2>');
+    expect(reportHtml(fixtureSummary())).not.toContain('Sockets per instance');
   });
 
   it('says what failed at the top of the text summary, and shows both CPUs', () => {

@@ -50,6 +50,11 @@ export class InstanceWatch {
     return this.peakTotal;
   }
 
+  /** Each instance's connected sockets as last read, in --url order (0 before it first answered). */
+  sockets(): number[] {
+    return this.latest.map((n) => n ?? 0);
+  }
+
   readings(): InstanceReadings[] {
     return this.urls.map((url, i) => ({ url, before: this.before[i], peakSockets: this.peaks[i] }));
   }

@@ -11,6 +11,8 @@ export interface SamplerOptions {
   serverUsage?: () => ServerUsage | undefined;
   /** The browser participants' Chromium, read now; absent without --browsers. */
   browserUsage?: () => BrowserUsage | undefined;
+  /** Several --url instances: each one's connected sockets as last read. */
+  instanceSockets?: () => number[];
   /** After each point, with the seconds since the run started (progress lines). */
   onTick?: (elapsedS: number) => void;
   /** A tick threw: the run must end (the error is the caller's to report). */
@@ -72,6 +74,7 @@ export class RunSampler {
       generator,
       this.options.serverUsage ? { cpuPct: server?.cpuPct } : undefined,
       this.options.browserUsage?.(),
+      this.options.instanceSockets?.(),
     );
     this.options.onTick?.(this.elapsedS());
   }

@@ -261,7 +261,7 @@ export class RunAggregate implements MetricValues {
 
   /**
    * Takes the time-series point for second `t`, with the generator's own readings and, for an embedded
-   * server, the server's CPU. A `cpuPct` is undefined when its interval was too short to measure; the
+   * server, the server's CPU, or for several instances, each one's sockets. A `cpuPct` is undefined when its interval was too short to measure; the
    * series then repeats the last reading.
    */
   tick(
@@ -269,6 +269,7 @@ export class RunAggregate implements MetricValues {
     generator: { cpuPct: number | undefined; rssMb: number; mainLoopLagMs: number },
     server?: { cpuPct: number | undefined },
     browser?: { cpuPct: number | undefined; pssMb: number },
+    instanceSockets?: number[],
   ): void {
     const loopLagMs = Math.max(generator.mainLoopLagMs, ...this.hostLag.values());
     if (generator.cpuPct !== undefined) this.gauges.get('generator_cpu_pct')!.add(generator.cpuPct);
@@ -306,6 +307,7 @@ export class RunAggregate implements MetricValues {
       errors: this.counters.signal_errors,
       cpuPct: round(cpuPct),
       ...(server?.cpuPct === undefined ? {} : { serverCpuPct: round(server.cpuPct) }),
+      ...(instanceSockets === undefined ? {} : { instanceSockets: [...instanceSockets] }),
       rssMb: round(generator.rssMb),
       loopLagMs: round(loopLagMs),
       ...(browser ? { browserCpuPct: round(browserCpuPct ?? 0), browserPssMb: round(browser.pssMb) } : {}),

@@ -43,15 +43,15 @@ export function clusterServerSummary(
     mergeSnapshots(answered.map((v) => v.before!)),
     peakSockets,
   );
-  return {
-    ...total,
-    instances,
+  const notes = [
     ...(missing.length === 0
-      ? {}
-      : {
-          note: `the totals cover ${answered.length} of ${views.length} instances: no engage_ metrics from ${missing.join(', ')}`,
-        }),
-  };
+      ? []
+      : [
+          `the totals cover ${answered.length} of ${views.length} instances: no engage_ metrics from ${missing.join(', ')}`,
+        ]),
+    ...(total.note === undefined ? [] : [total.note]),
+  ];
+  return { ...total, instances, ...(notes.length === 0 ? {} : { note: notes.join('; ') }) };
 }
 
 function instanceSummary(v: InstanceView, agg: RunAggregate): InstanceSummary {
@@ -82,5 +82,6 @@ function instanceSummary(v: InstanceView, agg: RunAggregate): InstanceSummary {
     errors: s.errors ?? {},
     ...(s.relayLatencyP50Ms === undefined ? {} : { relayLatencyP50Ms: s.relayLatencyP50Ms }),
     ...(s.relayLatencyP99Ms === undefined ? {} : { relayLatencyP99Ms: s.relayLatencyP99Ms }),
+    ...(s.note === undefined ? {} : { note: s.note }),
   };
 }

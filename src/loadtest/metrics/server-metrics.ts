@@ -82,8 +82,17 @@ export function serverSummary(
   // Past the largest bucket the histogram gives no bound: the field is left out (JSON has no Infinity).
   const ms = (s: number | undefined) =>
     s === undefined || !Number.isFinite(s) ? undefined : Math.round(s * 1000 * 1000) / 1000;
-  const p50 = ms(bucketQuantile(buckets, 0.5));
-  const p99 = ms(bucketQuantile(buckets, 0.99));
+  const q50 = bucketQuantile(buckets, 0.5);
+  const q99 = bucketQuantile(buckets, 0.99);
+  const p50 = ms(q50);
+  const p99 = ms(q99);
+  const largest = Math.max(0, ...buckets.map((b) => b.le).filter(Number.isFinite));
+  const beyond = [
+    q50 === Number.POSITIVE_INFINITY ? 'p50' : '',
+    q99 === Number.POSITIVE_INFINITY ? 'p99' : '',
+  ]
+    .filter(Boolean)
+    .join(' and ');
   return {
     source,
     messagesIn: delta('engage_messages_in_total'),
@@ -92,6 +101,9 @@ export function serverSummary(
     ...(peakSockets === undefined ? {} : { peakSockets }),
     ...(p50 === undefined ? {} : { relayLatencyP50Ms: p50 }),
     ...(p99 === undefined ? {} : { relayLatencyP99Ms: p99 }),
+    ...(beyond === ''
+      ? {}
+      : { note: `relay latency ${beyond} above the histogram's largest bucket (${largest * 1000} ms)` }),
   };
 }
 

@@ -188,6 +188,11 @@ export interface TimePoint {
   cpuPct: number;
   /** The embedded server's CPU, % of one core; absent with --url. */
   serverCpuPct?: number;
+  /**
+   * With several --url instances: each one's engage_connected_sockets, in --url order, as last read
+   * (the instances are read once a second; 0 until an instance first answered).
+   */
+  instanceSockets?: number[];
   rssMb: number;
   loopLagMs: number;
   /** The browser participants' Chromium (--browsers): CPU, % of one core, and proportional memory. */

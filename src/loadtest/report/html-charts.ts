@@ -2,7 +2,18 @@ import type { TimePoint } from '../metrics/summary.js';
 import { escapeHtml, fmtClock, fmtTick } from './html-format.js';
 
 /** Charts over time for the HTML report: inline SVG drawn here, with a few lines of tooltip script. */
-type SeriesKey = Exclude<keyof TimePoint, 't'>;
+type SeriesKey = Exclude<keyof TimePoint, 't' | 'instanceSockets'>;
+
+interface Series {
+  /** A column of the tooltip data: a TimePoint field, or a name of its own for a computed series. */
+  key: string;
+  label: string;
+  color: string;
+  /** `optional`: drawn only when the run measured it (the server's CPU, for an embedded server). */
+  optional?: boolean;
+  /** Defaults to the TimePoint field `key`. */
+  value?: (p: TimePoint) => number | undefined;
+}
 
 interface ChartSpec {
   title: string;
@@ -10,9 +21,11 @@ interface ChartSpec {
   unit: string;
   /** Whole numbers only (counts): no fractional ticks. */
   integer?: boolean;
-  /** `optional`: drawn only when the run measured it (the server's CPU, for an embedded server). */
-  series: Array<{ key: SeriesKey; label: string; color: string; optional?: boolean }>;
+  series: Series[];
 }
+
+const seriesValue = (s: Series, p: TimePoint): number | undefined =>
+  s.value ? s.value(p) : (p[s.key as SeriesKey] as number | undefined);
 
 const COLORS = ['#2563eb', '#ea580c', '#16a34a', '#9333ea', '#dc2626'] as const;
 
@@ -86,17 +99,39 @@ const M = { left: 46, right: 12, top: 10, bottom: 24 };
 /** Polylines keep at most this many points per series (min/max per bucket above it), keeping files small. */
 const MAX_POINTS = 600;
 
-/** The charts with the optional series the run did not measure left out. */
-function chartsFor(points: TimePoint[]): ChartSpec[] {
-  const measured = (key: SeriesKey) => points.some((p) => p[key] !== undefined);
-  return CHARTS.map((spec) => ({
+/**
+ * The charts with the optional series the run did not measure left out, and, for a run over several
+ * instances, one more: each instance's sockets (labelled by host:port of `urls`).
+ */
+function chartsFor(points: TimePoint[], urls: string[] = []): ChartSpec[] {
+  const measured = (s: Series) => points.some((p) => seriesValue(s, p) !== undefined);
+  const charts = CHARTS.map((spec) => ({
     ...spec,
-    series: spec.series.filter((s) => !s.optional || measured(s.key)),
+    series: spec.series.filter((s) => !s.optional || measured(s)),
   }));
+  const instances = Math.max(0, ...points.map((p) => p.instanceSockets?.length ?? 0));
+  if (instances === 0) return charts;
+  const hostOf = (url: string | undefined, i: number) => {
+    try {
+      return new URL(url ?? '').host;
+    } catch {
+      return `instance ${i + 1}`;
+    }
+  };
+  const series = Array.from({ length: instances }, (_, i) => ({
+    key: `instanceSockets${i}`,
+    label: hostOf(urls[i], i),
+    color: COLORS[i % COLORS.length]!,
+    value: (p: TimePoint) => p.instanceSockets?.[i],
+  }));
+  return [
+    ...charts,
+    { title: 'Sockets per instance (count, read each second)', unit: '', integer: true, series },
+  ];
 }
 
-export function chartsSection(series: TimePoint[]): string {
-  const figures = chartsFor(series)
+export function chartsSection(series: TimePoint[], urls: string[] = []): string {
+  const figures = chartsFor(series, urls)
     .map((spec, i) => chart(spec, series, i))
     .join('\n');
   return `<section class="charts"><h2>Over time</h2><div class="chartgrid">${figures}</div></section>`;
@@ -164,7 +199,7 @@ function chart(spec: ChartSpec, points: TimePoint[], index: number): string {
   const tMin = Math.min(0, ...ts);
   const tMax = Math.max(...ts, tMin + 1);
   let yMax = 0;
-  for (const s of spec.series) for (const p of points) yMax = Math.max(yMax, finite(p[s.key]));
+  for (const s of spec.series) for (const p of points) yMax = Math.max(yMax, finite(seriesValue(s, p)));
   const yTicks = niceTicks(yMax, 4, spec.integer);
   const yTop = yTicks[yTicks.length - 1]!;
   const x = (t: number) => px0 + ((t - tMin) / (tMax - tMin)) * (px1 - px0);
@@ -188,7 +223,7 @@ function chart(spec: ChartSpec, points: TimePoint[], index: number): string {
     .join('');
   const lines = spec.series
     .map((s) => {
-      const values = points.map((p) => finite(p[s.key]));
+      const values = points.map((p) => finite(seriesValue(s, p)));
       if (points.length === 1) {
         return `<circle cx="${r(x(ts[0]!))}" cy="${r(y(values[0]!))}" r="3" fill="${s.color}"/>`;
       }
@@ -226,15 +261,15 @@ function r(v: number): number {
  * Hover tooltips: the series as columns of numbers (no strings from the run, so nothing to escape beyond
  * `<`, which numbers never contain) and a few lines that show the values under the cursor.
  */
-export function tooltipScript(points: TimePoint[]): string {
+export function tooltipScript(points: TimePoint[], urls: string[] = []): string {
   if (points.length === 0) return '';
-  const keys: Array<keyof TimePoint> = [
-    't',
-    ...new Set(chartsFor(points).flatMap((c) => c.series.map((s) => s.key))),
-  ];
-  const columns = Object.fromEntries(
-    keys.map((k) => [k, points.map((p) => Math.round(finite(p[k]) * 100) / 100)]),
-  );
+  const series = new Map<string, Series>();
+  for (const c of chartsFor(points, urls)) for (const x of c.series) series.set(x.key, x);
+  const round = (v: number | undefined) => Math.round(finite(v) * 100) / 100;
+  const columns = {
+    t: points.map((p) => round(p.t)),
+    ...Object.fromEntries([...series].map(([k, x]) => [k, points.map((p) => round(seriesValue(x, p)))])),
+  };
   return `<script type="application/json" id="series">${JSON.stringify(columns)}</script>
 <script>
 (() => {

@@ -60,7 +60,7 @@ export function reportHtml(summary: RunSummary): string {
     worstRoomsSection(summary.worstRooms),
     worstBotsSection(summary.worstBots),
     '</div>',
-    chartsSection(summary.timeSeries),
+    chartsSection(summary.timeSeries, run.urls),
     `<footer>engage loadtest report · schema ${escapeHtml(summary.schema)} · ${escapeHtml(run.id)}</footer>`,
   ].join('\n');
   return `<!doctype html>
@@ -73,7 +73,7 @@ export function reportHtml(summary: RunSummary): string {
 </head>
 <body>
 ${body}
-${tooltipScript(summary.timeSeries)}
+${tooltipScript(summary.timeSeries, run.urls)}
 </body>
 </html>
 `;
@@ -386,49 +386,51 @@ function serverSection(s: RunSummary): string {
   const v = s.server;
   const opt = (n: number | undefined, unit = '') => (n === undefined ? '—' : withUnit(n, unit));
   const note = v.note ? `<p class="muted">${escapeHtml(v.note)}</p>` : '';
-  const instances = v.instances ? instancesTable(v.instances) : '';
+  // Wide, after the server's own card: one row per instance, URLs unbroken.
+  const instances = v.instances ? card('Instances', instancesTable(v.instances), true) : '';
   if (v.source === 'unavailable') {
-    return card('Server', `<p class="muted">The server’s metrics were unavailable.</p>${note}${instances}`);
+    return card('Server', `<p class="muted">The server’s metrics were unavailable.</p>${note}`) + instances;
   }
-  return card(
-    'Server',
-    kvTable([
-      {
-        key: 'source',
-        value: escapeHtml(v.source),
-        note: v.source === 'embedded' ? 'engage serve in a child process of the run' : '/metrics',
-      },
-      ...(v.cpuPct
-        ? [
-            {
-              key: 'CPU',
-              value: `${fmtNum(v.cpuPct.avg)}% avg`,
-              note: `max ${fmtNum(v.cpuPct.max)}%, of one core; the server’s own process`,
-            },
-          ]
-        : []),
-      ...(v.rssMb
-        ? [{ key: 'RSS', value: `${fmtNum(v.rssMb.avg)} MB avg`, note: `max ${fmtNum(v.rssMb.max)} MB` }]
-        : []),
-      { key: 'messages in', value: opt(v.messagesIn) },
-      { key: 'messages out', value: opt(v.messagesOut) },
-      { key: 'peak sockets', value: opt(v.peakSockets) },
-      ...(v.restarts === undefined
-        ? []
-        : [
-            {
-              key: 'restarts',
-              value: fmtNum(v.restarts),
-              note: 'killed and started again on the same port, on purpose (test hook); messages are its last process’s',
-              bad: true,
-            },
-          ]),
-      { key: 'relay latency p50', value: opt(v.relayLatencyP50Ms, 'ms'), note: 'bucket upper bound' },
-      { key: 'relay latency p99', value: opt(v.relayLatencyP99Ms, 'ms'), note: 'bucket upper bound' },
-    ]) +
-      (v.errors ? countsTable(v.errors, 'server error', 'No server errors.') : '') +
-      note +
-      instances,
+  return (
+    card(
+      'Server',
+      kvTable([
+        {
+          key: 'source',
+          value: escapeHtml(v.source),
+          note: v.source === 'embedded' ? 'engage serve in a child process of the run' : '/metrics',
+        },
+        ...(v.cpuPct
+          ? [
+              {
+                key: 'CPU',
+                value: `${fmtNum(v.cpuPct.avg)}% avg`,
+                note: `max ${fmtNum(v.cpuPct.max)}%, of one core; the server’s own process`,
+              },
+            ]
+          : []),
+        ...(v.rssMb
+          ? [{ key: 'RSS', value: `${fmtNum(v.rssMb.avg)} MB avg`, note: `max ${fmtNum(v.rssMb.max)} MB` }]
+          : []),
+        { key: 'messages in', value: opt(v.messagesIn) },
+        { key: 'messages out', value: opt(v.messagesOut) },
+        { key: 'peak sockets', value: opt(v.peakSockets) },
+        ...(v.restarts === undefined
+          ? []
+          : [
+              {
+                key: 'restarts',
+                value: fmtNum(v.restarts),
+                note: 'killed and started again on the same port, on purpose (test hook); messages are its last process’s',
+                bad: true,
+              },
+            ]),
+        { key: 'relay latency p50', value: opt(v.relayLatencyP50Ms, 'ms'), note: 'bucket upper bound' },
+        { key: 'relay latency p99', value: opt(v.relayLatencyP99Ms, 'ms'), note: 'bucket upper bound' },
+      ]) +
+        (v.errors ? countsTable(v.errors, 'server error', 'No server errors.') : '') +
+        note,
+    ) + instances
   );
 }
 
@@ -456,7 +458,7 @@ function instancesTable(instances: InstanceSummary[]): string {
     })
     .join('');
   return (
-    '<h3>Instances</h3><table><thead><tr><th>instance</th><th class="num">bots joined</th><th class="num">bots failed</th>' +
+    '<table class="instances"><thead><tr><th>instance</th><th class="num">bots joined</th><th class="num">bots failed</th>' +
     '<th class="num">peak sockets</th><th class="num">messages in</th><th class="num">messages out</th>' +
     '<th class="num">server errors</th><th class="num">errors its bots got</th><th class="num">relay p99</th></tr></thead>' +
     `<tbody>${rows}</tbody></table>`
@@ -541,6 +543,7 @@ td.num.bad{font-weight:600}
 .warnings{margin:4px 0;padding-left:18px;color:var(--warn)}
 td.err{color:var(--bad);font-size:12.5px;overflow-wrap:anywhere}
 td code{overflow-wrap:anywhere}
+.instances td code{white-space:nowrap;overflow-wrap:normal}
 .charts h2{border-top:2px solid var(--fg);padding-top:6px}
 .chartgrid{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:14px 22px}
 figure{margin:0}

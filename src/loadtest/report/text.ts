@@ -120,7 +120,7 @@ export function renderSummary(r: RunSummary, style: TextStyle = plainStyle): str
   if (s.source === 'unavailable') out.push(`  ${style.dim(s.note ?? 'no metrics')}`);
   else {
     out.push(
-      `  messages in ${s.messagesIn ?? 0}, out ${s.messagesOut ?? 0}; relay latency p50 ≤ ${s.relayLatencyP50Ms ?? '-'} ms, p99 ≤ ${s.relayLatencyP99Ms ?? '-'} ms` +
+      `  messages in ${s.messagesIn ?? 0}, out ${s.messagesOut ?? 0}; relay latency p50 ${bound(s.relayLatencyP50Ms)}, p99 ${bound(s.relayLatencyP99Ms)}` +
         (s.peakSockets === undefined ? '' : `; peak sockets ${s.peakSockets}`),
     );
     if (s.restarts !== undefined)
@@ -183,6 +183,9 @@ export function renderSummary(r: RunSummary, style: TextStyle = plainStyle): str
   }
   return out.join('\n');
 }
+
+/** A histogram quantile: an upper bound, or `-` when there is none (no samples, or past the largest bucket). */
+const bound = (ms: number | undefined) => (ms === undefined ? '-' : `≤ ${ms} ms`);
 
 /** One row per instance of a multi-instance run: its bots (the generator's view) and its own counts. */
 function instanceRows(instances: InstanceSummary[], style: TextStyle): string[] {

@@ -39,7 +39,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ensureLoopbackOnly } from './bot-vs-browser-netns.js';
-import { table } from './shared.js';
+import { numberFlag, table } from './shared.js';
 
 const CHILD = fileURLToPath(new URL('./bot-vs-browser-child.js', import.meta.url));
 const CLIP = fileURLToPath(new URL('../assets/video-640x360.ivf', import.meta.url));
@@ -107,13 +107,8 @@ function parseConfig() {
   if (camera !== 'clip' && camera !== 'fake') throw new Error(`--camera must be clip or fake, got ${camera}`);
   const config = { json: Boolean(values.json), ks: [...new Set(ks)].sort((a, b) => a - b), camera };
   for (const [name, f] of Object.entries(FLAGS)) {
-    const raw = values[name];
-    const v = raw === undefined ? f.default : Number(raw);
-    if (v === undefined) continue;
-    if (!Number.isFinite(v) || v < f.min || v > f.max) {
-      throw new Error(`--${name} must be a number in ${f.min}..${f.max}, got ${raw}`);
-    }
-    config[name] = v;
+    const v = numberFlag(name, f, values[name]);
+    if (v !== undefined) config[name] = v;
   }
   return config;
 }

@@ -27,7 +27,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { table } from './shared.js';
+import { numberFlag, table } from './shared.js';
 
 const CHILD = fileURLToPath(new URL('./bots-child.js', import.meta.url));
 const FLOOR_CHILD = fileURLToPath(new URL('./bots-floor.js', import.meta.url));
@@ -115,14 +115,7 @@ function parseConfig() {
     floorCiphers: [...new Set(floorCiphers)],
     cpuProfileDir: values['cpu-prof'] ? path.resolve(values['cpu-prof']) : undefined,
   };
-  for (const [name, f] of Object.entries(FLAGS)) {
-    const raw = values[name];
-    const v = raw === undefined ? f.default : Number(raw);
-    if (!Number.isFinite(v) || v < f.min || v > f.max) {
-      throw new Error(`--${name} must be a number in ${f.min}..${f.max}, got ${raw}`);
-    }
-    config[name] = v;
-  }
+  for (const [name, f] of Object.entries(FLAGS)) config[name] = numberFlag(name, f, values[name]);
   return config;
 }
 

@@ -25,7 +25,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { table } from './shared.js';
+import { numberFlag, table } from './shared.js';
 
 const PROFILES = [
   'loss=10%',
@@ -62,14 +62,7 @@ function parseConfig() {
     process.exit(0);
   }
   const config = { json: Boolean(values.json) };
-  for (const [name, f] of Object.entries(FLAGS)) {
-    const raw = values[name];
-    const v = raw === undefined ? f.default : Number(raw);
-    if (!Number.isFinite(v) || v < f.min || v > f.max) {
-      throw new Error(`--${name} must be a number in ${f.min}..${f.max}, got ${raw}`);
-    }
-    config[name] = v;
-  }
+  for (const [name, f] of Object.entries(FLAGS)) config[name] = numberFlag(name, f, values[name]);
   return config;
 }
 

@@ -1,5 +1,18 @@
 // Pieces the benchmarks share: the plain-text table they print and what a bot's links have received.
 
+/**
+ * One numeric flag of a bench: its default when not given (undefined for a flag without one), else the
+ * number given, which must be within the flag's bounds.
+ */
+export function numberFlag(name, flag, raw) {
+  const v = raw === undefined ? flag.default : Number(raw);
+  if (v === undefined) return undefined;
+  if (!Number.isFinite(v) || v < flag.min || v > flag.max) {
+    throw new Error(`--${name} must be a number in ${flag.min}..${flag.max}, got ${raw}`);
+  }
+  return v;
+}
+
 /** A plain-text table: column widths from the widest cell, columns in `left` aligned left. */
 export function table(headers, rows, left = [0]) {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));

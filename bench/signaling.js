@@ -27,6 +27,7 @@ import { parseArgs } from 'node:util';
 import { clusterPhase, clusterTable } from './cluster.js';
 import { closeSockets, Fleet, openSocket, pool } from './load.js';
 import { killChildren, ServerProcess, withServer } from './server-process.js';
+import { numberFlag } from './shared.js';
 
 const GOALS = {
   /** engage's delivered msgs/s at saturation over the ceiling's. */
@@ -117,11 +118,7 @@ function parseConfig() {
   };
   for (const [name, f] of Object.entries(FLAGS)) {
     const raw = values[name] ?? process.env[`BENCH_${name.toUpperCase().replace('-', '_')}`];
-    const v = raw === undefined ? f.default : Number(raw);
-    if (!Number.isFinite(v) || v < f.min || v > f.max) {
-      throw new Error(`--${name} must be a number in ${f.min}..${f.max}, got ${raw}`);
-    }
-    config[name.replace(/-(.)/g, (_, c) => c.toUpperCase())] = v;
+    config[name.replace(/-(.)/g, (_, c) => c.toUpperCase())] = numberFlag(name, f, raw);
   }
   if (typeof global.gc !== 'function') throw new Error('run with node --expose-gc (npm run bench:signaling)');
   return config;

@@ -2,7 +2,7 @@
  * One configuration of bench/bots (forked by bench/bots.js): K bots in one room of a signaling server, all
  * in this process, so CPU and RSS are this configuration's alone. argv[2] is a JSON config:
  *   {profile: 'builtin' | 'builtin-light' | 'none', k, windowS, settleS, staggerMs, setupTimeoutMs,
- *    cpuProfileDir?: string | null, cpuProfileTop?: number}
+ *    cpuProfileDir?: string | null, cpuProfileTop?: number, allocProfileDir?: string | null}
  *
  * Steps: start the signaling server (here, in this process: it is cheap, and its share is measured in the
  * 'none' baseline as well), load the shared feeds, take a base RSS; join the K bots (all at once, or
@@ -154,6 +154,48 @@ function heapSpaces() {
   return Object.fromEntries(v8.getHeapSpaceStatistics().map((h) => [h.space_name, h.space_used_size]));
 }
 
+/**
+ * Allocation sampling over the window, objects the GC has already collected included: what feeds the
+ * garbage collector, by allocation site (a retained-only heap profile would miss per-packet garbage).
+ */
+async function startAllocationProfile() {
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.enable');
+  await session.post('HeapProfiler.startSampling', {
+    samplingInterval: 8192,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+  return async () => {
+    const { profile } = await session.post('HeapProfiler.stopSampling');
+    session.disconnect();
+    return profile;
+  };
+}
+
+/** Bytes allocated per site (function and place), largest first. */
+function summarizeAllocations(profile, top) {
+  const bySite = new Map();
+  let total = 0;
+  const walk = (node) => {
+    const f = node.callFrame;
+    const key = `${f.functionName || '(anonymous)'} ${place(f) || '(native)'}`;
+    bySite.set(key, (bySite.get(key) ?? 0) + node.selfSize);
+    total += node.selfSize;
+    for (const c of node.children ?? []) walk(c);
+  };
+  walk(profile.head);
+  return {
+    totalBytes: total,
+    top: [...bySite.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([site, bytes]) => ({ site, bytes })),
+  };
+}
+
 async function startCpuProfile() {
   const { Session } = await import('node:inspector/promises');
   const session = new Session();
@@ -242,6 +284,7 @@ async function run() {
 
   // ---- the steady window ----
   const stopProfile = cfg.cpuProfileDir ? await startCpuProfile() : undefined;
+  const stopAllocations = cfg.allocProfileDir ? await startAllocationProfile() : undefined;
   const sourceStats0 = feeds.map((f) => ({ kind: f.kind, ...f.stats }));
   const flows0 = snapshotFlows(bots);
   const packets0 = packetTotals(bots);
@@ -269,6 +312,7 @@ async function run() {
   const rss = memory.rss;
   peakRss = Math.max(peakRss, rss);
   const profile = stopProfile ? await stopProfile() : undefined;
+  const allocations = stopAllocations ? await stopAllocations() : undefined;
   const srtp = srtpProfiles(bots);
 
   const seconds = wallMs / 1000;
@@ -288,6 +332,16 @@ async function run() {
   }
   const stillConnected = cfg.k * (cfg.k - 1) - fullMeshMissing(bots);
 
+  let allocationProfile;
+  if (allocations) {
+    const file = path.join(cfg.allocProfileDir, `bots-${cfg.profile}-k${cfg.k}.heapprofile`);
+    await writeFile(file, JSON.stringify(allocations));
+    allocationProfile = {
+      file,
+      seconds: wallMs / 1000,
+      ...summarizeAllocations(allocations, cfg.cpuProfileTop ?? 12),
+    };
+  }
   let cpuProfile;
   if (profile) {
     const file = path.join(cfg.cpuProfileDir, `bots-${cfg.profile}-k${cfg.k}.cpuprofile`);
@@ -352,6 +406,7 @@ async function run() {
     })),
     closeMs,
     cpuProfile,
+    allocationProfile,
   };
 }
 

@@ -77,6 +77,8 @@ function usage() {
       'sample the steady window with the V8 profiler; write profiles to <dir> and list',
     ),
     opt('', 'the top self-time functions (the profiler costs CPU: read ratios from a run without it)'),
+    opt('--alloc-prof <dir>', 'sample what the steady window allocates (collected objects included: what'),
+    opt('', 'feeds the GC); write .heapprofile files to <dir> and list the top allocation sites'),
     opt('--json', 'print the results as JSON on stdout (progress stays on stderr)'),
     opt('--help', 'print this help'),
   ].join('\n');
@@ -91,6 +93,7 @@ function parseConfig() {
     'floor-cipher': { type: 'string' },
     'no-floor': { type: 'boolean' },
     'cpu-prof': { type: 'string' },
+    'alloc-prof': { type: 'string' },
   };
   for (const name of Object.keys(FLAGS)) options[name] = { type: 'string' };
   const { values } = parseArgs({ options, allowPositionals: false });
@@ -114,6 +117,7 @@ function parseConfig() {
     profiles: [...new Set(profiles)],
     floorCiphers: [...new Set(floorCiphers)],
     cpuProfileDir: values['cpu-prof'] ? path.resolve(values['cpu-prof']) : undefined,
+    allocProfileDir: values['alloc-prof'] ? path.resolve(values['alloc-prof']) : undefined,
   };
   for (const [name, f] of Object.entries(FLAGS)) config[name] = numberFlag(name, f, values[name]);
   return config;
@@ -142,6 +146,7 @@ function runConfig(config, profile, k) {
     setupTimeoutMs: Math.max(5000, (config.timeout - config.window - config.settle - 10) * 1000),
     cpuProfileDir: config.cpuProfileDir ?? null,
     cpuProfileTop: config.top,
+    allocProfileDir: config.allocProfileDir ?? null,
   };
   return runChild(CHILD, childCfg, config.timeout, `${profile} K=${k}`);
 }
@@ -552,10 +557,26 @@ function printReport(config, results, failures, rat) {
       ).replace(/^/gm, '  '),
     );
   }
-  if (config.cpuProfileDir)
+  for (const r of results) {
+    if (!r.allocationProfile) continue;
+    const a = r.allocationProfile;
+    const rate = (bytes) => f1(bytes / a.seconds / MB);
     out.push(
       '',
-      'NOTE: profiled run: the V8 profiler inflates CPU; take ratios from a run without --cpu-prof.',
+      `Allocations, ${r.profile} K=${r.k}: ${rate(a.totalBytes)} MB/s sampled in the window (${a.file})`,
+    );
+    out.push(
+      table(
+        ['MB/s', '% of bytes', 'allocation site'],
+        a.top.map((t) => [rate(t.bytes), f1((100 * t.bytes) / (a.totalBytes || 1)), t.site]),
+        [2],
+      ).replace(/^/gm, '  '),
+    );
+  }
+  if (config.cpuProfileDir || config.allocProfileDir)
+    out.push(
+      '',
+      'NOTE: profiled run: the V8 profiler inflates CPU; take ratios from a run without --cpu-prof or --alloc-prof.',
     );
   process.stdout.write(`${out.join('\n')}\n`);
 }
@@ -571,6 +592,7 @@ async function main() {
     process.exit(2);
   }
   if (config.cpuProfileDir) mkdirSync(config.cpuProfileDir, { recursive: true });
+  if (config.allocProfileDir) mkdirSync(config.allocProfileDir, { recursive: true });
   config.skipped = [];
   config.loadAtStart = os.loadavg()[0].toFixed(2);
   const plan = config.ks.flatMap((k) => config.profiles.map((profile) => ({ profile, k })));

@@ -150,8 +150,8 @@ export function registerLoadtest(program: Command, ctx: CommandContext): void {
     .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, 'warn')
     .addHelpText(
       'after',
-      '\nMetrics: ws_connect_ms join_ms mesh_ready_ms ice_connect_ms first_frame_ms video_bitrate_kbps audio_bitrate_kbps\n' +
-        '  video_fps loss_pct jitter_ms rtt_ms media_latency_ms turn_allocate_ms chat_rtt_ms (trends: avg min max med p(N) count);\n' +
+      '\nMetrics: ws_connect_ms join_ms join_mesh_ms mesh_ready_ms ice_connect_ms first_frame_ms video_bitrate_kbps\n' +
+        '  audio_bitrate_kbps video_fps loss_pct jitter_ms rtt_ms media_latency_ms turn_allocate_ms chat_rtt_ms (trends: avg min max med p(N) count);\n' +
         '  bots_started bots_joined bots_failed links_expected links_connected links_failed links_host links_srflx links_relay\n' +
         '  signal_errors chat_sent chat_received frames_received frames_incomplete frames_corrupt freeze_count freeze_ms (counters: count rate);\n' +
         '  generator_cpu_pct generator_rss_mb generator_loop_lag_ms (gauges: avg min max value)\n' +

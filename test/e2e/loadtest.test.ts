@@ -62,6 +62,15 @@ describe('engage loadtest (CLI)', () => {
     const t = r.metrics.trends;
     expect(t.ice_connect_ms.count).toBe(12); // both ends of 6 pairs
     expect(t.mesh_ready_ms.count).toBe(6);
+    // A newcomer's wait for the members already there: every bot but the first of each room has one,
+    // and it never exceeds that bot's wait for its whole mesh (which includes later joiners).
+    expect(t.join_mesh_ms.count).toBe(4);
+    const bots = r.parts.flatMap((p) => p.bots);
+    expect(bots.length).toBe(6);
+    const timed = bots.filter((b) => b.joinMeshMs !== undefined);
+    expect(timed.length).toBe(4);
+    for (const b of timed) expect(b.joinMeshMs!, b.bot).toBeLessThanOrEqual(b.meshReadyMs!);
+    expect(new Set(bots.filter((b) => b.joinMeshMs === undefined).map((b) => b.room)).size).toBe(2);
     // The light profile sends ~118 kbps of 15 fps video and ~32 kbps of audio; a busy CI machine may
     // deliver less, but never nothing and never more than was sent.
     expect(t.video_bitrate_kbps.p50).toBeGreaterThan(50);

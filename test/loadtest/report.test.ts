@@ -69,7 +69,7 @@ describe('JSON report and its schema', () => {
   it('is pretty-printed with two spaces and ends with a newline', () => {
     const text = reportJson(fixtureSummary());
     expect(text.endsWith('}\n')).toBe(true);
-    expect(text.split('\n')[1]).toBe('  "schema": "engage-loadtest/4",');
+    expect(text.split('\n')[1]).toBe('  "schema": "engage-loadtest/5",');
   });
 
   it('validates against the schema, interrupted, saturated, signaling-only or empty alike', () => {
@@ -110,7 +110,7 @@ describe('JSON report and its schema', () => {
         d.run.interrupted = 'no';
       },
       (d) => {
-        // A version 1 report (nearest-rank percentiles, no failures) is not a version 4 one.
+        // A version 1 report (nearest-rank percentiles, no failures) is not a version 5 one.
         d.schema = 'engage-loadtest/1';
       },
       (d) => {
@@ -120,6 +120,13 @@ describe('JSON report and its schema', () => {
       (d) => {
         // Nor a version 3 one, which had no mergeable parts.
         d.schema = 'engage-loadtest/3';
+      },
+      (d) => {
+        // Nor a version 4 one, which had no join_mesh_ms.
+        d.schema = 'engage-loadtest/4';
+      },
+      (d) => {
+        delete d.metrics.trends.join_mesh_ms;
       },
       (d) => {
         delete d.metrics.counters.signal_reconnects;

@@ -25,6 +25,10 @@ describe('signaling-only load', () => {
     expect(c.links_connected).toBe(4500);
     expect(c.links_failed).toBe(0);
     expect(summary.metrics.trends.mesh_ready_ms.count).toBe(1000);
+    // Every client but the first of each room found members there.
+    expect(summary.metrics.trends.join_mesh_ms.count).toBe(900);
+    for (const b of summary.parts.flatMap((p) => p.bots))
+      if (b.joinMeshMs !== undefined) expect(b.joinMeshMs, b.bot).toBeLessThanOrEqual(b.meshReadyMs!);
     expect(summary.server.peakSockets).toBe(1000);
     expect(summary.server.errors).toEqual({});
     // Each client: a join and one message per pair it is in; the server delivered far more than it got.

@@ -7,6 +7,7 @@ import { type LinkSample, LinkSampler } from '../../peer/stats.js';
 import type { BotNetSpec, BotSpec, HostEvent, Post } from '../execute/messages.js';
 import { botReporter, ReconnectReport } from './bot-join.js';
 import { parseProbeLine, pingLine, pongLine } from './chat-probe.js';
+import { JoinMeshTimer } from './join-mesh.js';
 
 /** One full werift bot under load: joins, meshes, samples its links, chats with sequence numbers. */
 export class MediaLoadBot {
@@ -17,6 +18,7 @@ export class MediaLoadBot {
   private seq = 0;
   private joinedAt = 0;
   private meshReady = false;
+  private joinMesh: JoinMeshTimer | undefined;
   private negotiated = false;
   private stopping: Promise<void> | undefined;
   private reconnects: ReconnectReport | undefined;
@@ -46,6 +48,7 @@ export class MediaLoadBot {
     if (!joined) return;
     this.bot = joined.value;
     this.joinedAt = joined.joinedAt;
+    this.joinMesh = new JoinMeshTimer(joined.joinedAt, spec.expectedPeers);
     // Stopped while joining: stop() found no bot to close, so leave now.
     if (this.stopping) {
       await this.bot.close();
@@ -77,6 +80,9 @@ export class MediaLoadBot {
     const tags = { bot: this.spec.name, room: this.spec.room };
     const remote = link.remoteName;
     this.samplers.set(link, new LinkSampler(link));
+    // Members already in the room offer to a newcomer: an answering link is one to a member present.
+    this.joinMesh?.linked(remote, link.role === 'answerer');
+    this.checkJoinMesh();
     link.once('negotiated', () => {
       if (this.negotiated) return;
       this.negotiated = true;
@@ -100,6 +106,8 @@ export class MediaLoadBot {
           ...tags,
         });
         this.post({ type: 'link', state: 'connected', remote, pairOwner, ...tags });
+        this.joinMesh?.connected(remote, link.connectedAt!);
+        this.checkJoinMesh();
         const turnMs = link.gathering.turnAllocateMs;
         if (turnMs !== undefined)
           this.post({ type: 'trend', metric: 'turn_allocate_ms', value: turnMs, ...tags });
@@ -113,6 +121,13 @@ export class MediaLoadBot {
       if (link.connectedAt !== undefined)
         this.post({ type: 'link', state: 'closed', remote, pairOwner: link.role === 'offerer', ...tags });
     });
+  }
+
+  private checkJoinMesh(): void {
+    const waitMs = this.joinMesh?.take();
+    if (waitMs === undefined) return;
+    const tags = { bot: this.spec.name, room: this.spec.room };
+    this.post({ type: 'trend', metric: 'join_mesh_ms', value: waitMs, ...tags });
   }
 
   private checkMesh(): void {

@@ -3,6 +3,7 @@ import { backoffPolicy, newSessionId, SignalingClient } from '../../signaling/cl
 import type { SessionDescriptionInit } from '../../signaling/protocol.js';
 import type { BotSpec, Post } from '../execute/messages.js';
 import { botReporter, ReconnectReport } from './bot-join.js';
+import { JoinMeshTimer } from './join-mesh.js';
 
 /**
  * A realistic description of audio, video and data with one host candidate (~2.5 KB, what a browser
@@ -76,6 +77,7 @@ export class SignalingLoadBot {
   private reconnects: ReconnectReport | undefined;
   private joinedAt = 0;
   private meshReady = false;
+  private joinMesh: JoinMeshTimer | undefined;
   private stopping: Promise<void> | undefined;
 
   constructor(
@@ -101,6 +103,7 @@ export class SignalingLoadBot {
     const client = joined.value;
     this.client = client;
     this.joinedAt = joined.joinedAt;
+    this.joinMesh = new JoinMeshTimer(joined.joinedAt, spec.expectedPeers);
     const reconnects = new ReconnectReport(report);
     this.reconnects = reconnects;
     client.on('join', (peer, channel, session) => {
@@ -148,6 +151,12 @@ export class SignalingLoadBot {
     }
     this.negotiated.set(peer, { session, pairOwner });
     this.post({ type: 'link', state: 'connected', remote: peer, pairOwner, ...tags });
+    // Members already in the room offer to a newcomer: a link it answered is one to a member present.
+    this.joinMesh?.linked(peer, !pairOwner);
+    this.joinMesh?.connected(peer, performance.now());
+    const joinMeshMs = this.joinMesh?.take();
+    if (joinMeshMs !== undefined)
+      this.post({ type: 'trend', metric: 'join_mesh_ms', value: joinMeshMs, ...tags });
     if (!this.meshReady && this.negotiated.size >= this.spec.expectedPeers) {
       this.meshReady = true;
       this.post({

@@ -1,4 +1,5 @@
 import type { BrowserContext, Page } from 'playwright-core';
+import { JoinMeshTimer } from '../bots/join-mesh.js';
 import type { BotSpec, Post } from '../execute/messages.js';
 import type { CounterName, TrendName } from '../metrics/catalogue.js';
 import type { BrowserRemoteView, BrowserView } from '../metrics/summary.js';
@@ -108,6 +109,7 @@ export class BrowserParticipant {
   private reason = 'none';
   private joinedAt = 0;
   private meshReady = false;
+  private joinMesh: JoinMeshTimer | undefined;
   private state: 'starting' | 'joined' | 'failed' | 'left' = 'starting';
   private stopping: Promise<void> | undefined;
   private reading = false;
@@ -167,6 +169,7 @@ export class BrowserParticipant {
     }
     this.state = 'joined';
     this.joinedAt = performance.now();
+    this.joinMesh = new JoinMeshTimer(this.joinedAt, this.spec.expectedPeers);
     this.post({ type: 'count', metric: 'bots_joined', n: 1, ...this.tags });
     this.post({ type: 'bot', state: 'joined', ...this.tags });
     this.every(LINK_POLL_MS, () => this.read(false));
@@ -221,8 +224,12 @@ export class BrowserParticipant {
       seen.add(m.name);
       const pairOwner = m.role === 'offerer';
       const was = this.connected.has(m.name);
+      // Members already in the room offer to a newcomer: an answering link is one to a member present.
+      this.joinMesh?.linked(m.name, m.role === 'answerer');
       if (m.state === 'connected' && !was) {
         this.connected.set(m.name, pairOwner);
+        // Seen at this reading: connected at most one poll (LINK_POLL_MS) earlier.
+        this.joinMesh?.connected(m.name, performance.now());
         this.post({ type: 'link', state: 'connected', remote: m.name, pairOwner, ...this.tags });
       } else if ((m.state === 'failed' || m.state === 'closed') && was) {
         this.connected.delete(m.name);
@@ -235,6 +242,9 @@ export class BrowserParticipant {
       this.connected.delete(name);
       this.post({ type: 'link', state: 'closed', remote: name, pairOwner, ...this.tags });
     }
+    const joinMeshMs = this.joinMesh?.take();
+    if (joinMeshMs !== undefined)
+      this.post({ type: 'trend', metric: 'join_mesh_ms', value: joinMeshMs, ...this.tags });
     if (!this.meshReady && this.connected.size >= this.spec.expectedPeers) {
       this.meshReady = true;
       this.post({

@@ -20,6 +20,7 @@ interface BotState {
   state: BotResult['state'];
   error?: string;
   meshReadyMs?: number;
+  joinMeshMs?: number;
   joined: boolean;
   connected: Set<string>;
   failed: Set<string>;
@@ -123,6 +124,9 @@ export class RunAggregate implements MetricValues {
         if (event.metric === 'mesh_ready_ms') {
           const bot = this.bots.get(event.bot);
           if (bot) bot.meshReadyMs = event.value;
+        } else if (event.metric === 'join_mesh_ms') {
+          const bot = this.bots.get(event.bot);
+          if (bot) bot.joinMeshMs = event.value;
         }
         return;
       case 'count':
@@ -339,6 +343,7 @@ export class RunAggregate implements MetricValues {
         state: b.state,
         ...(b.error === undefined ? {} : { error: b.error }),
         ...(b.meshReadyMs === undefined ? {} : { meshReadyMs: b.meshReadyMs }),
+        ...(b.joinMeshMs === undefined ? {} : { joinMeshMs: b.joinMeshMs }),
         joined: b.joined,
         connected: [...b.connected].sort(),
         failed: [...b.failed].sort(),

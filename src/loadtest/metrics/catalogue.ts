@@ -6,8 +6,11 @@ export const TREND_METRICS = {
   ws_connect_ms: 'signaling socket connect time',
   join_ms: 'socket open to first offer/answer exchanged',
   reconnect_ms: 'signaling socket dropped to back in the room (a new socket open, new-join sent again)',
-  mesh_ready_ms: 'bot join to all its links connected',
-  ice_connect_ms: 'link created to ICE+DTLS connected',
+  join_mesh_ms:
+    "bot join to its links with every member already in the room connected (a newcomer's wait; no sample for the first in a room)",
+  mesh_ready_ms: 'bot join to all its links connected (including links to members who joined after it)',
+  ice_connect_ms:
+    'link created to ICE+DTLS connected (an offerer: before its offer, so it includes the offer/answer exchange)',
   first_frame_ms: 'link created to first video frame received',
   video_bitrate_kbps: 'received video bitrate per link, sampled every 5 s',
   audio_bitrate_kbps: 'received audio bitrate per link, sampled every 5 s',
@@ -34,7 +37,7 @@ export const TREND_METRICS = {
 /** How the summaries group the trends, in display order. */
 export const TREND_GROUPS = {
   signaling: ['ws_connect_ms', 'join_ms', 'reconnect_ms'],
-  connectivity: ['mesh_ready_ms', 'ice_connect_ms', 'turn_allocate_ms'],
+  connectivity: ['join_mesh_ms', 'mesh_ready_ms', 'ice_connect_ms', 'turn_allocate_ms'],
   media: [
     'first_frame_ms',
     'video_bitrate_kbps',

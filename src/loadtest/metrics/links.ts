@@ -7,6 +7,8 @@ export interface BotRecord {
   state: BotResult['state'];
   error?: string;
   meshReadyMs?: number;
+  /** Its join_mesh_ms: absent for the first in its room, and until its links to earlier members connected. */
+  joinMeshMs?: number;
   /** It joined at some point (it may have failed or left since). */
   joined: boolean;
   /** Remotes its link ever reached connected with, by its own account. */
@@ -113,6 +115,7 @@ export function worstBots(
     state: b.state,
     ...(b.error === undefined ? {} : { error: b.error }),
     ...(b.meshReadyMs === undefined ? {} : { meshReadyMs: Math.round(b.meshReadyMs) }),
+    ...(b.joinMeshMs === undefined ? {} : { joinMeshMs: Math.round(b.joinMeshMs) }),
     linksConnected: b.connected.length,
     linksExpected: roomSize(b.room) - 1,
     lossPct: b.lossCount === 0 ? 0 : Math.round((b.lossSum / b.lossCount) * 10) / 10,

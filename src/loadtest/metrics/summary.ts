@@ -119,6 +119,8 @@ export interface BotResult {
   state: 'joined' | 'failed' | 'left' | 'never-started';
   error?: string;
   meshReadyMs?: number;
+  /** Its join_mesh_ms (absent for the first in its room). */
+  joinMeshMs?: number;
   linksConnected: number;
   linksExpected: number;
   lossPct: number;
@@ -211,7 +213,7 @@ export interface RunFailure {
   bots: number;
 }
 
-export const REPORT_SCHEMA = 'engage-loadtest/4';
+export const REPORT_SCHEMA = 'engage-loadtest/5';
 
 /** One generator of a sharded run, as the per-shard table shows it. */
 export interface ShardRow {

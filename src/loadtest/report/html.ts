@@ -490,6 +490,7 @@ function worstBotsSection(bots: BotResult[]): string {
       (b) =>
         `<tr><td><code>${escapeHtml(b.bot)}</code></td><td><code>${escapeHtml(b.room)}</code></td>` +
         `<td class="${b.state === 'failed' || b.state === 'never-started' ? 'bad' : ''}">${escapeHtml(b.state)}</td>` +
+        `<td class="num">${b.joinMeshMs === undefined ? '—' : fmtNum(b.joinMeshMs)}</td>` +
         `<td class="num">${b.meshReadyMs === undefined ? '—' : fmtNum(b.meshReadyMs)}</td>` +
         `<td class="num">${fmtNum(b.linksConnected)} / ${fmtNum(b.linksExpected)}</td>` +
         `<td class="num">${fmtNum(b.lossPct)}%</td>` +
@@ -499,7 +500,7 @@ function worstBotsSection(bots: BotResult[]): string {
     .join('');
   return card(
     'Worst bots',
-    `<table><thead><tr><th>bot</th><th>room</th><th>state</th><th class="num">mesh ready ms</th><th class="num">links</th><th class="num">loss</th>${withNet ? '<th>net</th>' : ''}<th>error</th></tr></thead><tbody>${rows}</tbody></table>`,
+    `<table><thead><tr><th>bot</th><th>room</th><th>state</th><th class="num" title="join to links with every member already in the room connected">join mesh ms</th><th class="num" title="join to all its links connected, later joiners included">mesh ready ms</th><th class="num">links</th><th class="num">loss</th>${withNet ? '<th>net</th>' : ''}<th>error</th></tr></thead><tbody>${rows}</tbody></table>`,
     true,
   );
 }

@@ -5,7 +5,7 @@ import type { RunSummary } from '../metrics/summary.js';
 
 /**
  * The JSON report: the RunSummary itself, pretty-printed with a trailing newline. Its shape is
- * schema/loadtest-report.schema.json (`schema: "engage-loadtest/4"`, REPORT_SCHEMA).
+ * schema/loadtest-report.schema.json (`schema: "engage-loadtest/5"`, REPORT_SCHEMA).
  */
 export function reportJson(summary: RunSummary): string {
   return `${JSON.stringify(summary, null, 2)}\n`;

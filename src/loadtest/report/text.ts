@@ -171,13 +171,13 @@ export function renderSummary(r: RunSummary, style: TextStyle = plainStyle): str
       '',
       style.bold('WORST BOTS'),
       style.dim(
-        `  ${pad('bot', 12)}${pad('room', 20)}${pad('state', 14)}${lpad('mesh ms', 9)}${lpad('links', 8)}${lpad('loss %', 8)}`,
+        `  ${pad('bot', 12)}${pad('room', 20)}${pad('state', 14)}${lpad('join ms', 9)}${lpad('mesh ms', 9)}${lpad('links', 8)}${lpad('loss %', 8)}`,
       ),
     );
     for (const b of r.worstBots) {
       const state = b.state === 'failed' ? style.bad(pad(b.state, 14)) : pad(b.state, 14);
       out.push(
-        `  ${pad(b.bot, 12)}${pad(b.room, 20)}${state}${lpad(b.meshReadyMs === undefined ? '-' : String(b.meshReadyMs), 9)}${lpad(`${b.linksConnected}/${b.linksExpected}`, 8)}${lpad(num(b.lossPct), 8)}${b.net ? `  net ${b.net}` : ''}${b.error ? `  ${style.dim(b.error)}` : ''}`,
+        `  ${pad(b.bot, 12)}${pad(b.room, 20)}${state}${lpad(b.joinMeshMs === undefined ? '-' : String(b.joinMeshMs), 9)}${lpad(b.meshReadyMs === undefined ? '-' : String(b.meshReadyMs), 9)}${lpad(`${b.linksConnected}/${b.linksExpected}`, 8)}${lpad(num(b.lossPct), 8)}${b.net ? `  net ${b.net}` : ''}${b.error ? `  ${style.dim(b.error)}` : ''}`,
       );
     }
   }

@@ -25,11 +25,16 @@
  * - setup: CPU from process start until the time-series point where every link was connected, per link
  *   (process start-up and the media already flowing on early links included);
  * - whole-run CPU (/usr/bin/time), unequal work when the builds mesh at different speeds;
- * - the machine's 1-minute load average, highest seen during the window; a run above --max-load
- *   (default 4, on this 2-core machine) is contaminated by other work and left out.
+ * - other work on the machine during the window: the machine's busy CPU (/proc/stat) less this
+ *   loadtest's and the server's, in cores; a run where others took more than --max-others cores
+ *   (default 0.3) is contaminated and left out, as is one whose 1-minute load average went above
+ *   --max-load (default 4, on this 2-core machine). Before each run the bench waits (up to
+ *   --quiet-wait seconds, default 120) for the machine to be quiet (under --max-others busy cores for
+ *   3 s), so that runs land between other benches rather than on top of them.
  *
  *   npm run build && (cd OLD && npm ci && npm run build)
  *   node bench/loadtest-cost.js --base OLD [--bots 20] [--ramp 10] [--settle 25] [--window 20] [--runs 3]
+ *     [--max-others 0.3] [--max-load 4] [--quiet-wait 120]
  *
  * Exit code 0 when the bench ran, 1 when it could not (or no comparable run of one build). A shared
  * machine is noisy: read the ratios with the spread of the pairs beside them.
@@ -58,6 +63,8 @@ const FLAGS = {
   window: { default: 20, min: 5, max: 300 },
   runs: { default: 3, min: 1, max: 10 },
   'max-load': { default: 4, min: 0.5, max: 100 },
+  'max-others': { default: 0.3, min: 0, max: 64 },
+  'quiet-wait': { default: 120, min: 0, max: 3600 },
 };
 
 function parseConfig() {
@@ -84,6 +91,8 @@ function parseConfig() {
     windowS: n.window,
     runs: n.runs,
     maxLoad: n['max-load'],
+    maxOthers: n['max-others'],
+    quietWaitS: n['quiet-wait'],
     durationS,
     json: values.json,
   };
@@ -97,7 +106,7 @@ async function startServer() {
   );
   const [line] = await once(createInterface({ input: child.stdout }), 'line');
   const url = /(ws:\/\/\S+)/.exec(line)?.[1] ?? line.trim().replace(/^http/, 'ws');
-  return { url, close: () => child.kill('SIGTERM') };
+  return { url, pid: child.pid, close: () => child.kill('SIGTERM') };
 }
 
 /** CPU seconds (user+system, every thread) of a process so far, or undefined once it is gone. */
@@ -110,6 +119,29 @@ function cpuSeconds(pid) {
   } catch {
     return undefined;
   }
+}
+
+/** CPU seconds the whole machine has been busy (every core; idle and iowait excluded), from /proc/stat. */
+function machineBusySeconds() {
+  const ticks = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
+  const total = ticks.reduce((a, b) => a + b, 0);
+  return (total - ticks[3] - (ticks[4] ?? 0)) / CLK_TCK;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until the machine has been under `maxCores` busy for 3 s in a row, or `limitS` passed; the seconds waited. */
+async function untilQuiet(maxCores, limitS) {
+  const t0 = Date.now();
+  let quiet = 0;
+  let last = machineBusySeconds();
+  while (quiet < 3 && Date.now() - t0 < limitS * 1000) {
+    await sleep(1000);
+    const now = machineBusySeconds();
+    quiet = now - last < maxCores ? quiet + 1 : 0;
+    last = now;
+  }
+  return Math.round((Date.now() - t0) / 1000);
 }
 
 const loadAverage = () => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
@@ -125,16 +157,17 @@ function childPid(pid) {
 }
 
 /** CPU seconds at epoch ms `at`, interpolated between the readings around it. */
-function cpuAt(samples, at) {
+function cpuAt(samples, at, field = 'cpuS') {
   const i = samples.findIndex((s) => s.at >= at);
   if (i <= 0) return undefined;
   const a = samples[i - 1];
   const b = samples[i];
-  return a.cpuS + ((b.cpuS - a.cpuS) * (at - a.at)) / (b.at - a.at);
+  return a[field] + ((b[field] - a[field]) * (at - a.at)) / (b.at - a.at);
 }
 
 /** One loadtest run of `dir`'s build: its CPU over the window, its setup, and whether it is comparable. */
-async function run(dir, config, url, tmp, i) {
+async function run(dir, config, server, tmp, i) {
+  const { url } = server;
   const json = join(tmp, `run-${i}.json`);
   const child = spawn(
     '/usr/bin/time',
@@ -168,7 +201,11 @@ async function run(dir, config, url, tmp, i) {
     pid ??= childPid(child.pid);
     if (pid === undefined) return;
     const cpuS = cpuSeconds(pid);
-    if (cpuS !== undefined) samples.push({ at: Date.now(), cpuS });
+    if (cpuS !== undefined) {
+      const at = Date.now();
+      // The machine's and the server's CPU on the same clock: what others did is the rest.
+      samples.push({ at, cpuS, machineS: machineBusySeconds(), serverS: cpuSeconds(server.pid) ?? 0 });
+    }
     loads.push({ at: Date.now(), load: loadAverage() });
   }, 200);
   const [code] = await once(child, 'exit');
@@ -187,6 +224,12 @@ async function run(dir, config, url, tmp, i) {
   const windowMbit = inWindow.reduce((n, p) => n + p.videoKbps + p.audioKbps, 0) / 1000;
   const cpuFrom = cpuAt(samples, from);
   const cpuTo = cpuAt(samples, to);
+  const machineS = (cpuAt(samples, to, 'machineS') ?? 0) - (cpuAt(samples, from, 'machineS') ?? 0);
+  const serverS = (cpuAt(samples, to, 'serverS') ?? 0) - (cpuAt(samples, from, 'serverS') ?? 0);
+  const othersCores =
+    cpuFrom === undefined || cpuTo === undefined
+      ? Number.NaN
+      : Math.round(((machineS - serverS - (cpuTo - cpuFrom)) / config.windowS) * 100) / 100;
   const cpuMesh = meshS === undefined ? undefined : cpuAt(samples, startedAt + meshS * 1000);
   const windowLoad = loads.filter((l) => l.at >= from && l.at <= to).map((l) => l.load);
   const maxLoad = windowLoad.length ? Math.max(...windowLoad) : loadAverage();
@@ -197,6 +240,7 @@ async function run(dir, config, url, tmp, i) {
   if (!held) why.push('mesh not held through the window');
   if (cpuFrom === undefined || cpuTo === undefined) why.push('no CPU reading at the window edges');
   if (maxLoad > config.maxLoad) why.push(`load ${maxLoad}`);
+  if (!(othersCores <= config.maxOthers)) why.push(`others ${othersCores} cores`);
   return {
     code,
     totalCpuS: Number(m[1]) + Number(m[2]),
@@ -208,6 +252,7 @@ async function run(dir, config, url, tmp, i) {
     links: `${c.links_connected}/${c.links_expected}`,
     flows: c.video_flows,
     maxLoad,
+    othersCores,
     excluded: why.join(', '),
   };
 }
@@ -269,11 +314,13 @@ async function main() {
         ['base', config.base],
         ['this', HERE],
       ]) {
-        const r = await run(dir, config, server.url, tmp, i++);
+        const waited = await untilQuiet(config.maxOthers, config.quietWaitS);
+        if (waited > 3) log(`waited ${waited} s for a quiet machine`);
+        const r = await run(dir, config, server, tmp, i++);
         results[name].push(r);
         log(
           `${name} run ${k + 1}: window ${r.windowCpuS.toFixed(2)} CPU s, ${r.windowMbit.toFixed(0)} Mbit; ` +
-            `whole ${r.totalCpuS.toFixed(2)} CPU s; mesh at ${r.meshS} s; load ≤${r.maxLoad}; exit ${r.code}` +
+            `whole ${r.totalCpuS.toFixed(2)} CPU s; mesh at ${r.meshS} s; others ${r.othersCores} cores; load ≤${r.maxLoad}; exit ${r.code}` +
             (r.excluded ? `; left out: ${r.excluded}` : ''),
         );
       }
@@ -334,6 +381,7 @@ async function main() {
       r.totalCpuS.toFixed(2),
       r.links,
       r.flows,
+      r.othersCores,
       r.maxLoad,
       r.excluded ? `left out: ${r.excluded}` : '',
     ]),
@@ -351,11 +399,12 @@ async function main() {
         'whole-run CPU s',
         'links',
         'video flows',
+        'others cores',
         'load',
         '',
       ],
       rows,
-      [0, 11],
+      [0, 12],
     )}\n`,
   );
   const line = (label, f, digits = 2) =>

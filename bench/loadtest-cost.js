@@ -407,6 +407,12 @@ async function main() {
       [0, 12],
     )}\n`,
   );
+  if (pairs.length === 0) {
+    process.stdout.write(
+      `0 of ${config.runs} pair(s) comparable: no figure (see why each run was left out)\n`,
+    );
+    return;
+  }
   const line = (label, f, digits = 2) =>
     `${label}: base ${f.base.toFixed(digits)}, this ${f.this.toFixed(digits)}, ratio ${f.ratio} (pairs ${spread(f.pairRatios)})\n`;
   process.stdout.write(

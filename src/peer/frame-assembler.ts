@@ -1,7 +1,7 @@
-import { FNV_OFFSET, type FrameCatalog, fnv1a, frameKey } from './frame-catalog.js';
+import { type FrameCatalog, FrameHasher } from './frame-catalog.js';
 import { FreezeDetector } from './freeze.js';
 import { isVp8Keyframe } from './media/vp8.js';
-import { vp8PayloadStart } from './media/vp8-rtp.js';
+import { vp8DataOffset, vp8StartsFrame } from './media/vp8-rtp.js';
 
 /** What one received video stream's frames came to, cumulative. */
 export interface FrameCounts {
@@ -101,6 +101,7 @@ export class FrameAssembler {
   private lastRequestAt = Number.NEGATIVE_INFINITY;
   private started = false;
   private readonly freezes = new FreezeDetector();
+  private readonly hasher = new FrameHasher();
   private unclassified: number[] = [];
   /** Complete frames that matched nothing before the stream was recognised. */
   private unmatchedEarly = 0;
@@ -116,19 +117,20 @@ export class FrameAssembler {
 
   /** One RTP packet: its extended sequence number (SequenceTracker), timestamp, marker bit and payload. */
   onPacket(seq: number, timestamp: number, marker: boolean, payload: Buffer, now: number): void {
-    const descriptor = vp8PayloadStart(payload);
-    if (!descriptor) return;
+    const offset = vp8DataOffset(payload);
+    if (offset < 0) return;
+    const startOfFrame = vp8StartsFrame(payload);
     let frame = this.pending.get(timestamp);
     if (!frame) {
       if (seq <= this.floor) return; // a late copy of a frame already finished
       if (!this.started) {
         // The stream is picked up mid-frame when media flowed before the link was up: count from the
         // first frame seen from its start, not the tail of the one before.
-        if (!descriptor.startOfFrame) return;
+        if (!startOfFrame) return;
         this.started = true;
       }
       if (
-        descriptor.startOfFrame &&
+        startOfFrame &&
         marker &&
         this.chainIntact &&
         seq === this.nextSeq &&
@@ -136,10 +138,11 @@ export class FrameAssembler {
         this.completeByStart.size === 0
       ) {
         // The common case, most delta frames: a whole frame in one packet, next in line. It is checked
-        // and decoded at once, with nothing kept.
-        const data = payload.subarray(descriptor.offset);
+        // and decoded at once, with nothing kept (hashed in place, no slice).
         this.counts.framesReceived++;
-        this.classify(frameKey(data.length, fnv1a(data)));
+        this.hasher.reset();
+        this.hasher.push(payload, offset);
+        this.classify(this.hasher.key());
         this.advance(timestamp, seq, seq, now);
         this.counts.freezeCount = this.freezes.freezeCount;
         this.counts.freezeMs = this.freezes.freezeMs;
@@ -160,11 +163,11 @@ export class FrameAssembler {
       if (this.pending.size > MAX_PENDING) this.giveUpOldest();
     }
     if (frame.complete || frame.parts.has(seq)) return;
-    const data = payload.subarray(descriptor.offset);
+    const data = payload.subarray(offset);
     frame.parts.set(seq, data);
     if (seq < frame.low) frame.low = seq;
     if (seq > frame.high) frame.high = seq;
-    if (descriptor.startOfFrame) {
+    if (startOfFrame) {
       frame.start = seq;
       frame.keyframe = isVp8Keyframe(data);
     }
@@ -212,14 +215,9 @@ export class FrameAssembler {
   private completed(frame: Frame): void {
     frame.complete = true;
     this.counts.framesReceived++;
-    let hash = FNV_OFFSET;
-    let length = 0;
-    for (let s = frame.start!; s <= frame.end!; s++) {
-      const data = frame.parts.get(s)!;
-      hash = fnv1a(data, hash);
-      length += data.length;
-    }
-    this.classify(frameKey(length, hash >>> 0));
+    this.hasher.reset();
+    for (let s = frame.start!; s <= frame.end!; s++) this.hasher.push(frame.parts.get(s)!);
+    this.classify(this.hasher.key());
     this.completeByStart.set(frame.start!, frame);
   }
 

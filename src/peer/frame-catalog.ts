@@ -1,19 +1,66 @@
 import { type Clip, loadClip } from './media/clip.js';
 
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
 /**
- * 32-bit FNV-1a over bytes, continuing from `h`: cheap enough for every received frame (no allocation,
- * no native call per packet), and with the frame's length beside it a wrong match among a few hundred
- * known frames is about one in ten million.
+ * A frame's hash, fed its bytes in one or more parts (a frame's packets): 32-bit FNV-1a over the byte
+ * stream's little-endian 32-bit words, then over its last 0–3 bytes one by one. Word by word is about
+ * twice as fast as byte by byte and just as certain to see a change confined to one word (a flipped
+ * bit, a wrong byte): each step is a bijection of the state, so one different word always gives a
+ * different hash. With the frame's length beside it, a damaged frame passes for another known frame of
+ * the same length about once in 2^32. The result depends only on the bytes, not on how they were split.
+ * No allocation: one hasher serves a stream's frames one after another.
  */
-export function fnv1a(bytes: Uint8Array, h = 0x811c9dc5): number {
-  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
-  return h >>> 0;
+export class FrameHasher {
+  private h = FNV_OFFSET;
+  /** Bytes not yet in a whole word (little-endian), and how many. */
+  private carry = 0;
+  private carried = 0;
+  /** Bytes fed since the last reset. */
+  length = 0;
+
+  reset(): void {
+    this.h = FNV_OFFSET;
+    this.carry = 0;
+    this.carried = 0;
+    this.length = 0;
+  }
+
+  /** Feeds `bytes` from `start` on. */
+  push(bytes: Uint8Array, start = 0): void {
+    const end = bytes.length;
+    this.length += end - start;
+    let i = start;
+    let h = this.h;
+    if (this.carried > 0) {
+      while (this.carried < 4 && i < end) this.carry |= bytes[i++]! << (8 * this.carried++);
+      if (this.carried < 4) return;
+      h = Math.imul(h ^ this.carry, FNV_PRIME);
+      this.carry = 0;
+      this.carried = 0;
+    }
+    const words = end - ((end - i) & 3);
+    for (; i < words; i += 4) {
+      h = Math.imul(
+        h ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24)),
+        FNV_PRIME,
+      );
+    }
+    this.h = h;
+    while (i < end) this.carry |= bytes[i++]! << (8 * this.carried++);
+  }
+
+  /** The frame's identity so far (see frameKey). */
+  key(): number {
+    let h = this.h;
+    for (let k = 0; k < this.carried; k++) h = Math.imul(h ^ ((this.carry >>> (8 * k)) & 0xff), FNV_PRIME);
+    return frameKey(this.length, h >>> 0);
+  }
 }
 
-export const FNV_OFFSET = 0x811c9dc5;
-
-/** A frame's identity: its length and FNV-1a hash in one number (exact below 2^53). */
-export function frameKey(length: number, hash: number): number {
+/** A frame's identity: its length and hash in one number (exact below 2^53). */
+function frameKey(length: number, hash: number): number {
   return length * 0x1_0000_0000 + hash;
 }
 
@@ -48,7 +95,12 @@ export class FrameCatalog {
   addClip(clip: Clip): void {
     if (clip.kind !== 'video' || this.clips.has(clip)) return;
     this.clips.add(clip);
-    for (const frame of clip.frames) this.keys.add(frameKey(frame.data.length, fnv1a(frame.data)));
+    const hasher = new FrameHasher();
+    for (const frame of clip.frames) {
+      hasher.reset();
+      hasher.push(frame.data);
+      this.keys.add(hasher.key());
+    }
   }
 
   /** True for a known frame, false for an unknown one, undefined while the catalog is still loading. */

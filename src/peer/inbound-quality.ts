@@ -108,12 +108,14 @@ export class InboundQuality {
   }
 
   private onPacket(stream: InboundStream, packet: RtpPacket, extensions?: Record<string, unknown>): void {
-    const seq = stream.sequence.add(packet.header.sequenceNumber);
+    // One clock read per packet serves the latency and the frames.
+    const now = performance.now();
+    const { header } = packet;
+    const seq = stream.sequence.add(header.sequenceNumber);
     const stamp = extensions?.[ABS_SEND_TIME_URI];
-    if (typeof stamp === 'number') this.latency.add(absSendTimeDelayMs(stamp, wallClockMs()));
+    if (typeof stamp === 'number') this.latency.add(absSendTimeDelayMs(stamp, wallClockMs(now)));
     if (stream.frames && seq >= 0) {
-      const { header } = packet;
-      stream.frames.onPacket(seq, header.timestamp, header.marker, packet.payload, performance.now());
+      stream.frames.onPacket(seq, header.timestamp, header.marker, packet.payload, now);
     }
   }
 }

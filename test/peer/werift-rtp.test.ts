@@ -57,27 +57,7 @@ describe('the patched RTP receive path', () => {
     ['AES-128-CM + HMAC-SHA1-80', 1, 14],
   ] as const) {
     it(`takes the header SRTP authenticated as the packet's (${name}), padding included`, () => {
-      const key = randomBytes(16);
-      const salt = randomBytes(saltBytes);
-      const other = { key: randomBytes(16), salt: randomBytes(saltBytes) };
-      const sender = new SrtpSession({
-        keys: {
-          localMasterKey: key,
-          localMasterSalt: salt,
-          remoteMasterKey: other.key,
-          remoteMasterSalt: other.salt,
-        },
-        profile,
-      });
-      const receiver = new SrtpSession({
-        keys: {
-          localMasterKey: other.key,
-          localMasterSalt: other.salt,
-          remoteMasterKey: key,
-          remoteMasterSalt: salt,
-        },
-        profile,
-      });
+      const { sender, receiver } = sessions(profile, saltBytes);
       for (const padding of [0, 4]) {
         const p = packet({ padding });
         const payload = padding ? Buffer.concat([p.payload, Buffer.from([0, 0, 0, padding])]) : p.payload;

@@ -15,13 +15,12 @@
  * IPC: sends {type: 'progress', text} now and then, then one {type: 'result', ...} or {type: 'error',
  * message}, then exits. It exits too when the parent goes away, so nothing outlives the bench.
  */
-import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import v8 from 'node:v8';
-import { snapshotFlows, summarize } from './shared.js';
+import { machineBusySeconds, snapshotFlows, summarize } from './shared.js';
 
 const cfg = JSON.parse(process.argv[2] ?? '{}');
 const LOOP_RESOLUTION_MS = 5;
@@ -134,19 +133,10 @@ function summarizeProfile(profile, top) {
   };
 }
 
-/**
- * Busy CPU time of the whole machine in ms, all cores (Linux /proc/stat; undefined elsewhere): with this
- * process's own CPU it tells how much other processes took during the window (a noisy neighbour).
- */
+/** Busy CPU time of the whole machine in ms (see machineBusySeconds). */
 function machineBusyMs() {
-  try {
-    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-    // user nice system idle iowait irq softirq steal ...; guest time is already inside user and nice.
-    const [user, nice, system, , , irq, softirq, steal] = fields;
-    return ((user + nice + system + irq + softirq + (steal ?? 0)) * 1000) / 100;
-  } catch {
-    return undefined;
-  }
+  const s = machineBusySeconds();
+  return s === undefined ? undefined : s * 1000;
 }
 
 /** V8's heap spaces in use, by name (where the JS heap of the bots goes: new space, old space, code...). */

@@ -48,7 +48,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { numberFlag, table } from './shared.js';
+import { machineBusySeconds, numberFlag, table } from './shared.js';
 
 const HERE = fileURLToPath(new URL('..', import.meta.url));
 const log = (msg) => process.stderr.write(`[bench:loadtest-cost] ${msg}\n`);
@@ -119,13 +119,6 @@ function cpuSeconds(pid) {
   } catch {
     return undefined;
   }
-}
-
-/** CPU seconds the whole machine has been busy (every core; idle and iowait excluded), from /proc/stat. */
-function machineBusySeconds() {
-  const ticks = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
-  const total = ticks.reduce((a, b) => a + b, 0);
-  return (total - ticks[3] - (ticks[4] ?? 0)) / CLK_TCK;
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

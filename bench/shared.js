@@ -1,4 +1,29 @@
-// Pieces the benchmarks share: the plain-text table they print and what a bot's links have received.
+// Pieces the benchmarks share: the plain-text table they print, what a bot's links have received, and how
+// busy the whole machine was.
+import { readFileSync } from 'node:fs';
+
+/** /proc/stat counts in USER_HZ, 100 per second on Linux whatever the kernel's own tick rate. */
+const USER_HZ = 100;
+
+/**
+ * Busy CPU time of the whole machine in seconds, all cores (Linux /proc/stat; undefined elsewhere): with a
+ * process's own CPU it tells how much other processes took during a window (a noisy neighbour).
+ */
+export function machineBusySeconds() {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8')
+      .split('\n', 1)[0]
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    // user nice system idle iowait irq softirq steal ...; guest time is already inside user and nice.
+    const [user, nice, system, , , irq, softirq, steal] = fields;
+    return (user + nice + system + irq + softirq + (steal ?? 0)) / USER_HZ;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * One numeric flag of a bench: its default when not given (undefined for a flag without one), else the

@@ -1,18 +1,19 @@
+import { wallClockOriginMs } from 'werift';
+
 /** abs-send-time: 6.18 fixed-point seconds in 24 bits, so it wraps every 64 s. */
 const UNITS_PER_SECOND = 2 ** 18;
 const WRAP = 2 ** 24;
 const HALF = 2 ** 23;
 
-/** This thread's time origin: fixed for its life, read once rather than through the getter per packet. */
-const TIME_ORIGIN = performance.timeOrigin;
-
 /**
- * This process's wall clock in ms since 1970, the clock werift stamps abs-send-time with (engage's
- * patch makes it a real NTP time): time origin plus the monotonic clock, with sub-millisecond resolution.
- * `now` is a performance.now() reading the caller already has.
+ * Wall clock in ms since 1970 with sub-millisecond resolution: the clock werift stamps abs-send-time
+ * with (engage's patch makes it a real NTP time). Its origin is calibrated the same way in every process
+ * and worker thread (werift's `wallClockOriginMs`, not `performance.timeOrigin`, which each isolate gets
+ * wrong by up to its start-up's preemption), so a delay measured across isolates of one machine is never
+ * below zero. `now` is a performance.now() reading the caller already has.
  */
 export function wallClockMs(now = performance.now()): number {
-  return TIME_ORIGIN + now;
+  return wallClockOriginMs() + now;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { Bot, type BotOptions } from '../../peer/bot.js';
 import { parseIceServer } from '../../peer/ice.js';
 import type { MediaFeed, PeerLink } from '../../peer/link.js';
+import { wallClockMs } from '../../peer/media-latency.js';
 import { seedFrom } from '../../peer/net/random.js';
 import { NetSchedule } from '../../peer/net/schedule.js';
 import { type LinkSample, LinkSampler } from '../../peer/stats.js';
@@ -251,7 +252,7 @@ function botNet(net: BotNetSpec, name: string): NonNullable<BotOptions['net']> {
   return {
     schedule: NetSchedule.combine(...parts),
     // Worker threads have their own performance.now() origins; wall-clock time is common to all.
-    origin: net.originEpochMs - performance.timeOrigin,
+    origin: net.originEpochMs - wallClockMs(0),
     seed: seedFrom(name),
   };
 }

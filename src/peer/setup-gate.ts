@@ -32,5 +32,11 @@ export class SetupGate {
   }
 }
 
-/** The gate of this thread (each worker thread has its own). */
-export const setupGate = new SetupGate(6);
+/**
+ * The gate of this thread (each worker thread has its own). 16, measured (issue 14): with 6, a 30-bot room
+ * took 31 s or more to form its 435 links (setups drained at ~14 links/s, so links were still missing when the
+ * bots left) and newcomers of a 20-bot room waited 2.1 s (join_mesh_ms p95); with 16 the 30-bot mesh formed in
+ * 18 s and join_mesh_ms p95 of the 20-bot run was 1.2 s. Without a limit the 30-bot mesh formed in 13 s, but
+ * the 20-bot run's handshake burst cost it more CPU (150% against 120%) and its newcomers waited longer (2.4 s).
+ */
+export const setupGate = new SetupGate(16);

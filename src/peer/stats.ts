@@ -1,4 +1,4 @@
-import { Trend } from '../loadtest/metrics/trend.js';
+import { Trend } from '../util/trend.js';
 import type { FrameCounts } from './frame-assembler.js';
 import { type CandidateType, relayProtocolOf } from './ice-path.js';
 import type { PeerLink } from './link.js';

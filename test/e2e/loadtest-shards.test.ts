@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ShardPart } from '../../src/loadtest/metrics/part.js';
 import type { RunSummary } from '../../src/loadtest/metrics/summary.js';
-import { percentile } from '../../src/loadtest/metrics/trend.js';
 import { makePlan } from '../../src/loadtest/plan/plan.js';
+import { percentile } from '../../src/util/trend.js';
 import {
   type EngageExit as Exit,
   startEngage as engage,

@@ -5,7 +5,7 @@ import {
   type RunSummary,
   type TimePoint,
 } from '../../src/loadtest/metrics/summary.js';
-import type { TrendStats } from '../../src/loadtest/metrics/trend.js';
+import type { TrendStats } from '../../src/util/trend.js';
 
 export interface FixtureOptions {
   /** Points in timeSeries, one per second (default 120: a two-minute run). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { percentile, percentileOf, Trend } from '../../src/loadtest/metrics/trend.js';
+import { percentile, percentileOf, Trend } from '../../src/util/trend.js';
 
 const trendOf = (values: number[]) => {
   const t = new Trend();

@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { type BotRecord, judgeLinks } from '../../src/loadtest/metrics/links.js';
 import { mergeParts } from '../../src/loadtest/metrics/merge.js';
 import type { ShardPart } from '../../src/loadtest/metrics/part.js';
-import { percentileOf } from '../../src/loadtest/metrics/trend.js';
 import { makePlan } from '../../src/loadtest/plan/plan.js';
 import { parseShard, parseStartAt, planHash, shardOfBot, shardPlan } from '../../src/loadtest/plan/shard.js';
 import { UsageError } from '../../src/util/errors.js';
+import { percentileOf } from '../../src/util/trend.js';
 import { fixtureSummary } from '../helpers/summary-fixture.js';
 
 describe('sharding a plan', () => {

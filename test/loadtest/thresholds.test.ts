@@ -5,8 +5,8 @@ import {
   parseThreshold,
   parseThresholds,
 } from '../../src/loadtest/metrics/thresholds.js';
-import { Trend } from '../../src/loadtest/metrics/trend.js';
 import { makePlan } from '../../src/loadtest/plan/plan.js';
+import { Trend } from '../../src/util/trend.js';
 
 describe('thresholds', () => {
   it('parses k6-style expressions against the metric catalogue', () => {

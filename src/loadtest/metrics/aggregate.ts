@@ -1,3 +1,4 @@
+import { percentileOf, Trend } from '../../util/trend.js';
 import type { HostEvent } from '../execute/messages.js';
 import type { NetGroupPlan } from '../plan/net-plan.js';
 import {
@@ -13,7 +14,6 @@ import { type BotRecord, judgeLinks, worstBots, worstRooms } from './links.js';
 import { NetGroupAggregate } from './net-groups.js';
 import type { BotResult, BrowserResult, BrowserView, RoomResult, TimePoint } from './summary.js';
 import type { MetricValues } from './thresholds.js';
-import { percentileOf, Trend } from './trend.js';
 
 interface BotState {
   room: string;

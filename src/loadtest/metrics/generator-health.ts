@@ -1,5 +1,5 @@
+import { percentileOf } from '../../util/trend.js';
 import type { GaugeStats } from './gauge.js';
-import { percentileOf } from './trend.js';
 
 /** Share of all cores the generator may average before its figures are its own, not the server's. */
 export const SATURATION_CPU = 0.85;

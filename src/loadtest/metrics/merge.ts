@@ -1,3 +1,4 @@
+import { Trend } from '../../util/trend.js';
 import { makePlan } from '../plan/plan.js';
 import { COUNTER_METRICS, GAUGE_METRICS, TREND_METRICS } from './catalogue.js';
 import { type GaugeState, type GaugeStats, gaugeStats } from './gauge.js';
@@ -13,7 +14,6 @@ import {
   type TimePoint,
 } from './summary.js';
 import { checkThresholds, type MetricValues, type Threshold } from './thresholds.js';
-import { Trend } from './trend.js';
 
 /**
  * The summary of a run from its parts (one generator's, or every shard's): trends merge by pooling

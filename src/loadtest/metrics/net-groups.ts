@@ -1,6 +1,6 @@
+import { Trend } from '../../util/trend.js';
 import type { HostEvent } from '../execute/messages.js';
 import type { NetGroupPlan } from '../plan/net-plan.js';
-import { Trend } from './trend.js';
 
 type LinkSample = Extract<HostEvent, { type: 'link-sample' }>;
 

@@ -1,6 +1,6 @@
+import type { Trend } from '../../util/trend.js';
 import { COUNTER_METRICS, GAUGE_METRICS, TREND_METRICS } from './catalogue.js';
 import type { GaugeStats } from './gauge.js';
-import type { Trend } from './trend.js';
 
 /** What the live endpoint exposes: the run's trends, counters and gauges as they stand. */
 export interface LiveValues {

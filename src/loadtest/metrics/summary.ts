@@ -1,9 +1,9 @@
+import type { TrendStats } from '../../util/trend.js';
 import type { CounterName, GaugeName, TrendName } from './catalogue.js';
 import type { GaugeStats } from './gauge.js';
 import type { NetGroupResult } from './net-groups.js';
 import type { ShardPart } from './part.js';
 import type { ThresholdResult } from './thresholds.js';
-import type { TrendStats } from './trend.js';
 
 export type { GaugeStats };
 

@@ -1,6 +1,6 @@
 import { UsageError } from '../../util/errors.js';
+import type { TrendStats } from '../../util/trend.js';
 import { ALL_METRICS, metricKind } from './catalogue.js';
-import type { TrendStats } from './trend.js';
 
 export type Aggregation = 'avg' | 'min' | 'max' | 'med' | 'count' | 'rate' | 'value' | { p: number };
 export type Operator = '<' | '<=' | '>' | '>=' | '==' | '!=';

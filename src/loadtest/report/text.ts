@@ -1,6 +1,6 @@
+import type { TrendStats } from '../../util/trend.js';
 import { TREND_GROUPS, type TrendName } from '../metrics/catalogue.js';
 import type { InstanceSummary, RunFailure, RunSummary } from '../metrics/summary.js';
-import type { TrendStats } from '../metrics/trend.js';
 import { browserLines } from './text-browsers.js';
 import { lpad, num, pad } from './text-format.js';
 

@@ -4,8 +4,9 @@
  * ranks, and the value is interpolated linearly between them. So p(0) is the minimum, p(100) the
  * maximum, p(50) of [5, 10] is 7.5; no samples give 0 and one sample gives itself, as in k6.
  *
- * The one percentile of engage loadtest: trends, thresholds, the time series and the generator-health
- * diagnosis all use it, so a `p(95)` means the same wherever it is printed.
+ * The one percentile of engage: the load test's trends, thresholds, time series and generator-health
+ * diagnosis, and a peer's per-link latency summary, so a `p(95)` means the same wherever it is printed.
+ * (Here in util, not in loadtest, because src/peer uses it too.)
  */
 export function percentile(sorted: ArrayLike<number>, p: number): number {
   if (!(p >= 0 && p <= 100)) throw new RangeError(`percentile must be within 0..100, got ${p}`);

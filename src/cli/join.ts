@@ -1,7 +1,6 @@
 import { fstatSync } from 'node:fs';
 import { type Command, InvalidArgumentError } from 'commander';
 import { NetSchedule } from '../peer/net/schedule.js';
-import { runJoin } from '../peer/run.js';
 import { DEFAULT_BACKOFF } from '../signaling/reconnect.js';
 import { createRootLogger, LOG_LEVELS, type LogLevel } from '../util/log.js';
 import { parseDuration } from '../util/wait.js';
@@ -113,6 +112,8 @@ export function registerJoin(program: Command, ctx: CommandContext): void {
       const durationMs = flags.duration === undefined ? undefined : duration('--duration', flags.duration);
       const statsIntervalMs = duration('--stats-interval', flags.statsInterval);
       if (statsIntervalMs < 100) ctx.usage('--stats-interval must be at least 100ms');
+      // Loaded here, not at import: werift takes ~0.3 s to load, which `engage serve` and `--help` need not pay.
+      const { runJoin } = await import('../peer/run.js');
       await runJoin(
         {
           url: flags.url,

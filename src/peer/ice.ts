@@ -6,6 +6,7 @@ import {
   useAbsSendTime,
 } from 'werift';
 import { UsageError } from '../util/errors.js';
+import { hasTurnServer, iceServerHost, urlsOf } from './ice-servers.js';
 
 /** True for 127.0.0.0/8, ::1 and localhost: a server on this machine. */
 export function isLoopbackHost(host: string): boolean {
@@ -39,23 +40,6 @@ export const LOOPBACK_ONLY_REMOTES = {
   iceFilterStunResponse: (_message: unknown, addr: readonly [string, number]) => isLoopbackAddress(addr[0]),
 } satisfies RTCPeerConnectionConfig;
 
-/**
- * Parses `--ice-server` values: `stun:host:port`, `turn:host:port?transport=udp`, with credentials as
- * `turn:user:pass@host:port` (the shape most tools print).
- */
-export function parseIceServer(text: string): RTCIceServer {
-  const m = /^(stuns?|turns?):(?:([^:@]+):([^@]+)@)?(.+)$/.exec(text.trim());
-  if (!m)
-    throw new Error(`ICE server must look like stun:host:port or turn:user:pass@host:port, got "${text}"`);
-  const [, scheme, username, credential, rest] = m;
-  const server: RTCIceServer = { urls: `${scheme}:${rest}` };
-  if (username !== undefined) {
-    server.username = decodeURIComponent(username);
-    server.credential = decodeURIComponent(credential!);
-  }
-  return server;
-}
-
 /** VP8 and Opus only: the codecs every browser and the original app share; H264 fails in werift interop. */
 function codecs(): RTCPeerConnectionConfig['codecs'] {
   return {
@@ -83,26 +67,6 @@ export const ABS_SEND_TIME_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/a
 export interface PeerConfigOptions {
   /** ICE transport policy `relay`: only TURN relay candidates are gathered and paired. */
   relayOnly?: boolean;
-}
-
-/** The host of a STUN/TURN URL (`turn:host:port?transport=tcp`), without brackets. */
-function iceServerHost(url: string): string {
-  const rest = url.replace(/^[a-z]+:/i, '').split('?')[0]!;
-  const bracketed = /^\[([^\]]+)\]/.exec(rest);
-  if (bracketed) return bracketed[1]!;
-  return rest.split(':')[0]!;
-}
-
-function urlsOf(server: RTCIceServer): string[] {
-  return Array.isArray(server.urls) ? server.urls : [server.urls];
-}
-
-/** Whether any of the servers is a TURN server with credentials (werift uses the first such one). */
-export function hasTurnServer(servers: RTCIceServer[]): boolean {
-  return servers.some(
-    (s) =>
-      s.username !== undefined && s.credential !== undefined && urlsOf(s).some((u) => /^turns?:/i.test(u)),
-  );
 }
 
 /**

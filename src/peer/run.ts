@@ -5,7 +5,7 @@ import { EngageError, EXIT, UsageError } from '../util/errors.js';
 import { type Logger, silentLogger } from '../util/log.js';
 import { printable } from '../util/text.js';
 import { Bot } from './bot.js';
-import { parseIceServer } from './ice.js';
+import { parseIceServer } from './ice-servers.js';
 import type { PeerLink } from './link.js';
 import { loadFeeds } from './media/feeds.js';
 import type { PathCounters } from './net/path.js';

@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Bot } from '../../src/peer/bot.js';
-import { parseIceServer } from '../../src/peer/ice.js';
+import { parseIceServer } from '../../src/peer/ice-servers.js';
 import { loadFeeds } from '../../src/peer/media/feeds.js';
 import { LinkSampler } from '../../src/peer/stats.js';
 import { until } from '../helpers/bots.js';

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Bot } from '../../src/peer/bot.js';
-import { parseIceServer } from '../../src/peer/ice.js';
+import { parseIceServer } from '../../src/peer/ice-servers.js';
 import { loadFeeds } from '../../src/peer/media/feeds.js';
 import { NetSchedule } from '../../src/peer/net/schedule.js';
 import { type LinkSample, LinkSampler } from '../../src/peer/stats.js';

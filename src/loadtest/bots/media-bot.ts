@@ -1,5 +1,5 @@
 import { Bot, type BotOptions } from '../../peer/bot.js';
-import { parseIceServer } from '../../peer/ice.js';
+import { parseIceServer } from '../../peer/ice-servers.js';
 import type { MediaFeed, PeerLink } from '../../peer/link.js';
 import { wallClockMs } from '../../peer/media-latency.js';
 import { seedFrom } from '../../peer/net/random.js';

@@ -1,4 +1,4 @@
-import { hasTurnServer, parseIceServer } from '../../peer/ice.js';
+import { hasTurnServer, parseIceServer } from '../../peer/ice-servers.js';
 import { CLEAR_PROFILE, type DirectionProfile } from '../../peer/net/profile.js';
 import { NetSchedule } from '../../peer/net/schedule.js';
 import { assignNetShares, type NetShare, parseNetShare } from '../../peer/net/shares.js';
